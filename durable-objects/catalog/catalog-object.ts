@@ -1,0 +1,99 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../../workers/env';
+import type { RoomRecord, RoomStatus } from '../room/room-record';
+
+/** Filters and paging of a room list, already validated by the Worker. */
+export interface RoomQuery {
+  status: RoomStatus;
+  uniqueName?: string;
+  /** Epoch ms, inclusive. */
+  createdAfter?: number;
+  /** Epoch ms, exclusive. */
+  createdBefore?: number;
+  pageSize: number;
+  /** Rows to skip when no cursor is given (`Page` × `PageSize`). */
+  offset: number;
+  /** Keyset cursor: the last row of the previous page. */
+  after?: { dateCreated: number; sid: string };
+}
+
+/**
+ * The account's catalog of rooms: one SQLite-backed object per account, holding the newest copy of
+ * every room, for listing, sid lookup and name lookup. Room objects push a copy on every status
+ * change; the copy with the highest revision wins, so retries and reordering cannot regress it.
+ */
+export class CatalogObject extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS rooms (
+      sid TEXT PRIMARY KEY,
+      unique_name TEXT NOT NULL,
+      status TEXT NOT NULL,
+      date_created INTEGER NOT NULL,
+      revision INTEGER NOT NULL,
+      json TEXT NOT NULL
+    )`);
+    this.sql.exec('CREATE INDEX IF NOT EXISTS rooms_by_status ON rooms (status, date_created DESC, sid DESC)');
+    this.sql.exec('CREATE INDEX IF NOT EXISTS rooms_by_name ON rooms (unique_name, status)');
+  }
+
+  upsert(room: RoomRecord): void {
+    this.sql.exec(
+      `INSERT INTO rooms (sid, unique_name, status, date_created, revision, json) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(sid) DO UPDATE SET status = excluded.status, revision = excluded.revision, json = excluded.json
+       WHERE excluded.revision > rooms.revision`,
+      room.sid,
+      room.uniqueName,
+      room.status,
+      room.dateCreated,
+      room.revision,
+      JSON.stringify(room),
+    );
+  }
+
+  get(sid: string): RoomRecord | null {
+    const row = this.sql.exec<{ json: string }>('SELECT json FROM rooms WHERE sid = ?', sid).toArray()[0];
+    return row ? (JSON.parse(row.json) as RoomRecord) : null;
+  }
+
+  /** The in-progress room with this unique name, if any. */
+  inProgressByName(uniqueName: string): RoomRecord | null {
+    const row = this.sql
+      .exec<{ json: string }>("SELECT json FROM rooms WHERE unique_name = ? AND status = 'in-progress' LIMIT 1", uniqueName)
+      .toArray()[0];
+    return row ? (JSON.parse(row.json) as RoomRecord) : null;
+  }
+
+  /** One page, newest first; fetches pageSize + 1 rows so the caller knows whether more follow. */
+  list(query: RoomQuery): RoomRecord[] {
+    const where = ['status = ?'];
+    const args: (string | number)[] = [query.status];
+    if (query.uniqueName !== undefined) {
+      where.push('unique_name = ?');
+      args.push(query.uniqueName);
+    }
+    if (query.createdAfter !== undefined) {
+      where.push('date_created >= ?');
+      args.push(query.createdAfter);
+    }
+    if (query.createdBefore !== undefined) {
+      where.push('date_created < ?');
+      args.push(query.createdBefore);
+    }
+    if (query.after) {
+      where.push('(date_created < ? OR (date_created = ? AND sid < ?))');
+      args.push(query.after.dateCreated, query.after.dateCreated, query.after.sid);
+    }
+    args.push(query.pageSize + 1, query.after ? 0 : query.offset);
+    return this.sql
+      .exec<{ json: string }>(
+        `SELECT json FROM rooms WHERE ${where.join(' AND ')} ORDER BY date_created DESC, sid DESC LIMIT ? OFFSET ?`,
+        ...args,
+      )
+      .toArray()
+      .map((r) => JSON.parse(r.json) as RoomRecord);
+  }
+}

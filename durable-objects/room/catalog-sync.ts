@@ -1,0 +1,59 @@
+import type { RoomStore } from './room-store';
+import type { Scheduler } from './scheduler';
+
+export const CATALOG_RETRY = 'catalog:retry';
+const RETRY_MS = 1_000;
+
+/** The account catalog, as the Room object sees it. */
+export interface CatalogPort {
+  upsert(room: import('./room-record').RoomRecord): Promise<void> | void;
+}
+
+/**
+ * Mirrors the room's records into the account catalog. Every change is pushed at once and awaited,
+ * so a REST caller that gets 201 can list the room. If the catalog cannot be reached the revision
+ * stays unpublished and a scheduler deadline retries until it is acknowledged.
+ */
+export class CatalogSync {
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: RoomStore,
+    private readonly scheduler: Scheduler,
+    private readonly catalog: () => CatalogPort | null,
+  ) {}
+
+  /** Publishes every unacknowledged revision. Never throws: failures schedule a retry. */
+  async publish(): Promise<void> {
+    // Calls overlap when two requests change the room back to back; chain them so each one waits
+    // for a publish that started after its own change.
+    const previous = this.inFlight;
+    const run = (async () => {
+      if (previous) await previous;
+      await this.publishNow();
+    })();
+    this.inFlight = run;
+    try {
+      await run;
+    } finally {
+      if (this.inFlight === run) this.inFlight = null;
+    }
+  }
+
+  private async publishNow(): Promise<void> {
+    const pending = this.store.unpublished();
+    if (!pending.length) return;
+    const catalog = this.catalog();
+    if (!catalog) return;
+    try {
+      for (const room of pending) {
+        await catalog.upsert(room);
+        this.store.markPublished(room.sid, room.revision);
+      }
+      this.scheduler.clear(CATALOG_RETRY);
+    } catch (err) {
+      console.error('catalog publish failed; retrying', err);
+      this.scheduler.set(CATALOG_RETRY, Date.now() + RETRY_MS);
+    }
+  }
+}

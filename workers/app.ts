@@ -1,0 +1,24 @@
+import { Hono } from 'hono';
+import type { Env } from './env';
+import { TwilioError } from './errors';
+import type { AuthVariables } from './http/auth';
+import { basicAuth } from './http/auth';
+import { rooms } from './rooms/routes';
+
+/** The Worker's HTTP surface: Twilio's Video v1 REST API under /v1. */
+export const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
+
+app.use('/v1/*', basicAuth);
+app.route('/v1/Rooms', rooms);
+
+app.notFound((c) => {
+  const err = new TwilioError(20404, `The requested resource ${new URL(c.req.url).pathname.slice(0, 200)} was not found`);
+  return c.json(err.toJSON(), 404);
+});
+
+app.onError((err, c) => {
+  if (err instanceof TwilioError) return c.json(err.toJSON(), err.status);
+  console.error('unhandled error', err);
+  const internal = new TwilioError(20500, 'Internal server error');
+  return c.json(internal.toJSON(), 500);
+});

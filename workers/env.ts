@@ -1,0 +1,24 @@
+import type { CatalogObject } from '../durable-objects/catalog/catalog-object';
+import type { RoomObject } from '../durable-objects/room/room-object';
+
+/** Bindings of the Worker; see wrangler.toml. */
+export interface Env {
+  /** The default account's sid (AC…). */
+  ACCOUNT_SID: string;
+  /** The default account's auth token: REST Basic auth and status callback signatures. */
+  AUTH_TOKEN: string;
+  /** The default account's API key sid (SK…): REST Basic auth and access token issuer. */
+  API_KEY_SID: string;
+  /** That API key's secret. */
+  API_KEY_SECRET: string;
+  /** Optional JSON array of further accounts; see docs/accounts.md. */
+  ACCOUNTS?: string;
+  /** Comma-separated media regions this deployment accepts in MediaRegion. */
+  MEDIA_REGIONS?: string;
+  /** Optional absolute origin for resource URLs when a proxy hides the public host. */
+  PUBLIC_BASE_URL?: string;
+  /** One Room Durable Object per account + room name. */
+  ROOMS: DurableObjectNamespace<RoomObject>;
+  /** One catalog Durable Object per account: listing and sid lookup. */
+  CATALOG: DurableObjectNamespace<CatalogObject>;
+}

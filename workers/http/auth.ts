@@ -1,0 +1,48 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Account } from '../accounts/accounts';
+import { accountsOf } from '../accounts/accounts';
+import type { Env } from '../env';
+import { TwilioError } from '../errors';
+import { secretsEqual } from './secure-compare';
+
+export interface AuthVariables {
+  account: Account;
+}
+
+/**
+ * HTTP Basic auth as Twilio does it: `AccountSid:AuthToken` or `ApiKeySid:ApiKeySecret`.
+ * Anything else is 401 with code 20003. The matched account scopes the rest of the request.
+ */
+export const basicAuth: MiddlewareHandler<{ Bindings: Env; Variables: AuthVariables }> = async (c, next) => {
+  const account = await authenticate(c.env, c.req.header('authorization'));
+  if (!account) {
+    c.header('WWW-Authenticate', 'Basic realm="Atrium"');
+    throw new TwilioError(20003, 'Authentication failed: use HTTP Basic with AccountSid:AuthToken or ApiKeySid:ApiKeySecret');
+  }
+  c.set('account', account);
+  await next();
+};
+
+async function authenticate(env: Env, header: string | undefined): Promise<Account | undefined> {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!match) return undefined;
+  let decoded: string;
+  try {
+    decoded = atob(match[1]!);
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  const user = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  const accounts = accountsOf(env);
+  const byAccount = accounts.byAccountSid(user);
+  if (byAccount) return (await secretsEqual(password, byAccount.authToken)) ? byAccount : undefined;
+  const byKey = accounts.byApiKeySid(user);
+  const secret = byKey?.apiKeys.get(user);
+  if (byKey && secret !== undefined) return (await secretsEqual(password, secret)) ? byKey : undefined;
+  // Unknown user: still spend a comparison so the response time does not reveal which sids exist.
+  await secretsEqual(password, 'x');
+  return undefined;
+}

@@ -1,0 +1,14 @@
+import { TwilioError } from '../errors';
+
+/** ISO 8601 UTC without milliseconds, as Twilio writes dates: 2015-07-30T20:00:00Z. */
+export function isoDate(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Reads a date filter: `YYYY-MM-DD` or a full ISO 8601 date-time (twilio-node sends the latter). */
+export function parseDateParam(name: string, raw: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?)?$/.exec(raw);
+  const ms = m ? Date.parse(m[4] === undefined ? `${raw}T00:00:00Z` : m[7] ? raw : `${raw}Z`) : NaN;
+  if (!Number.isFinite(ms)) throw new TwilioError(70002, `${name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time`);
+  return ms;
+}

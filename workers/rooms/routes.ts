@@ -1,0 +1,90 @@
+import { Hono } from 'hono';
+import type { RoomStatus } from '../../durable-objects/room/room-record';
+import type { Env } from '../env';
+import { TwilioError, unwrap } from '../errors';
+import type { AuthVariables } from '../http/auth';
+import { parseDateParam } from '../http/dates';
+import { queryParams, readForm } from '../http/form';
+import { encodePageToken, pageEnvelope, readPaging } from '../http/paging';
+import { baseUrl } from '../http/base-url';
+import { newSid } from '../sids';
+import { roomDefaults } from '../accounts/room-defaults';
+import { parseCreateRoom } from './room-params';
+import { findRoom } from './room-lookup';
+import { roomResource } from './room-resource';
+import { catalogStub, roomStub } from './stubs';
+
+const STATUSES: readonly RoomStatus[] = ['in-progress', 'completed', 'failed'];
+
+export const rooms = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
+
+rooms.post('/', async (c) => {
+  const account = c.get('account');
+  const params = await readForm(c.req.raw);
+  const sid = newSid('RM');
+  const spec = parseCreateRoom(params, {
+    accountSid: account.sid,
+    sid,
+    defaults: await roomDefaults(c.env, account.sid),
+    availableRegions: (c.env.MEDIA_REGIONS ?? 'us1').split(',').map((r) => r.trim()),
+  });
+  const room = unwrap(await roomStub(c.env, account.sid, spec.uniqueName).create(spec));
+  return c.json(roomResource(room, baseUrl(c)), 201);
+});
+
+rooms.get('/', async (c) => {
+  const account = c.get('account');
+  const params = queryParams(c.req.url);
+  params.rejectUnknown(['Status', 'UniqueName', 'DateCreatedAfter', 'DateCreatedBefore', 'PageSize', 'Page', 'PageToken']);
+  const status = (params.get('Status') ?? 'in-progress') as RoomStatus;
+  if (!STATUSES.includes(status)) throw new TwilioError(53112, `Status is invalid: use one of ${STATUSES.join(', ')}`);
+  const uniqueName = params.get('UniqueName');
+  const after = params.get('DateCreatedAfter');
+  const before = params.get('DateCreatedBefore');
+  const paging = readPaging(params);
+  const rows = await catalogStub(c.env, account.sid).list({
+    status,
+    uniqueName,
+    createdAfter: after ? parseDateParam('DateCreatedAfter', after) : undefined,
+    createdBefore: before ? parseDateParam('DateCreatedBefore', before) : undefined,
+    pageSize: paging.pageSize,
+    offset: paging.page * paging.pageSize,
+    after: paging.after,
+  });
+  const page = rows.slice(0, paging.pageSize);
+  const last = page[page.length - 1];
+  const base = baseUrl(c);
+  const filters: [string, string][] = [];
+  if (params.has('Status')) filters.push(['Status', status]);
+  if (uniqueName !== undefined) filters.push(['UniqueName', uniqueName]);
+  if (after) filters.push(['DateCreatedAfter', after]);
+  if (before) filters.push(['DateCreatedBefore', before]);
+  return c.json(
+    pageEnvelope({
+      key: 'rooms',
+      items: page.map((r) => roomResource(r, base)),
+      listUrl: `${base}/v1/Rooms`,
+      filters,
+      paging,
+      nextToken: rows.length > paging.pageSize && last ? encodePageToken(last.dateCreated, last.sid) : null,
+    }),
+  );
+});
+
+rooms.get('/:sid', async (c) => {
+  const room = await findRoom(c.env, c.get('account').sid, c.req.param('sid'));
+  return c.json(roomResource(room, baseUrl(c)));
+});
+
+rooms.post('/:sid', async (c) => {
+  const account = c.get('account');
+  const params = await readForm(c.req.raw);
+  params.rejectUnknown(['Status']);
+  const status = params.get('Status');
+  if (status === undefined) throw new TwilioError(53112, 'Status is invalid: Status is required');
+  if (status !== 'completed') throw new TwilioError(53112, "Status is invalid: the only update is Status=completed");
+  const room = await findRoom(c.env, account.sid, c.req.param('sid'));
+  if (room.status !== 'in-progress') throw new TwilioError(53112, 'Status is invalid: the room is not in progress');
+  const ended = unwrap(await roomStub(c.env, account.sid, room.uniqueName).complete(room.sid));
+  return c.json(roomResource(ended, baseUrl(c)), 202);
+});
