@@ -12,8 +12,12 @@ const ROOM_DEADLINES = 'room:';
 export type EndReason = 'rest' | 'unused-timeout' | 'empty-timeout' | 'max-lifetime';
 
 /** What the owner does after a status change: mirror to the catalog, notify, disconnect sockets. */
+/**
+ * What the owner does in the same synchronous step as a status change (so that, for example, a
+ * status callback is queued in the same storage transaction as the change that causes it).
+ */
 export interface LifecycleListener {
-  roomChanged(room: RoomRecord): void;
+  roomStarted(room: RoomRecord): void;
   roomEnded(room: RoomRecord, reason: EndReason): void;
 }
 
@@ -34,7 +38,7 @@ export class Lifecycle {
     const room = this.store.save({ ...spec, status: 'in-progress', dateCreated: now, dateUpdated: now, endTime: null, revision: 0 });
     this.scheduler.set(LIFETIME, now + ROOM_MAX_LIFETIME_MS);
     if (room.unusedRoomTimeout > 0) this.scheduler.set(UNUSED, now + room.unusedRoomTimeout * 60_000);
-    this.listener.roomChanged(room);
+    this.listener.roomStarted(room);
     return room;
   }
 
@@ -58,7 +62,6 @@ export class Lifecycle {
     const now = this.now();
     const ended = this.store.save({ ...room, status: 'completed', endTime: now, dateUpdated: now });
     this.scheduler.clearPrefix(ROOM_DEADLINES);
-    this.listener.roomChanged(ended);
     this.listener.roomEnded(ended, reason);
     return ended;
   }

@@ -77,9 +77,8 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener 
 
   // ---- LifecycleListener ----
 
-  roomChanged(_room: RoomRecord): void {
-    // The caller awaits catalogSync.publish() after the change; nothing else to do yet.
-  }
+  // Callers await catalogSync.publish() after every change, so these only do same-step work.
+  roomStarted(_room: RoomRecord): void {}
 
   roomEnded(_room: RoomRecord, _reason: EndReason): void {}
 

@@ -1,0 +1,28 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { ACCOUNT_SID } from './rest';
+
+/** The Room object that owns `uniqueName` in the default account. */
+export const roomObject = (uniqueName: string, accountSid = ACCOUNT_SID) =>
+  env.ROOMS.get(env.ROOMS.idFromName(`${accountSid}:${uniqueName}`));
+
+type Stub = ReturnType<typeof roomObject>;
+
+/** The room's deadlines as stored: key → epoch ms. */
+export async function deadlines(stub: Stub): Promise<Record<string, number>> {
+  return runInDurableObject(stub, (_instance, state) => {
+    const rows = state.storage.sql.exec<{ key: string; at: number }>('SELECT key, at FROM deadlines').toArray();
+    return Object.fromEntries(rows.map((r) => [r.key, r.at]));
+  });
+}
+
+/**
+ * Makes the deadline `key` due now, as if its time had come, then runs the alarm the way the
+ * runtime would. Returns whether an alarm was set.
+ */
+export async function fireDeadline(stub: Stub, key: string): Promise<boolean> {
+  await runInDurableObject(stub, (_instance, state) => {
+    const changed = state.storage.sql.exec('UPDATE deadlines SET at = ? WHERE key = ?', Date.now() - 1, key).rowsWritten;
+    if (!changed) throw new Error(`no deadline ${key}`);
+  });
+  return runDurableObjectAlarm(stub);
+}
