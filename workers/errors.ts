@@ -9,6 +9,13 @@ const CODES: Record<number, [ErrorStatus, string]> = {
   20001: [400, 'Unknown parameter'],
   20003: [401, 'Authenticate'],
   20004: [405, 'Method not allowed'],
+  20101: [401, 'Invalid Access Token'],
+  20102: [401, 'Invalid Access Token header'],
+  20103: [401, 'Invalid Access Token issuer/subject'],
+  20104: [401, 'Access Token expired or expiration date invalid'],
+  20105: [401, 'Access Token not yet valid'],
+  20106: [401, 'Invalid Access Token grants'],
+  20107: [401, 'Invalid Access Token signature'],
   20404: [404, 'The requested resource was not found'],
   20500: [500, 'Internal server error'],
   70002: [400, 'Bad request'],
@@ -28,6 +35,9 @@ const CODES: Record<number, [ErrorStatus, string]> = {
   53114: [400, 'Room creation parameter(s) incompatible with the Room type'],
   53115: [400, 'MediaRegion is invalid'],
   53116: [400, 'There are no media servers available in the MediaRegion'],
+  53200: [400, 'Participant identity is invalid'],
+  53201: [400, 'Participant identity is too long'],
+  53202: [400, 'Participant identity contains invalid characters'],
   53204: [404, 'Participant not found'],
 };
 
