@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { api, createRoom, uniqueName } from './support/rest';
-import { deadlines, fireDeadline, roomObject } from './support/room-object';
+import { deadlines, fireDeadline, insideRoomObject, roomObject } from './support/room-object';
 
 describe('POST /v1/Rooms/{Sid}', () => {
   it('completes a room at once with 202, end_time and duration', async () => {
@@ -26,7 +26,7 @@ describe('POST /v1/Rooms/{Sid}', () => {
     expect(again.status).toBe(400);
     expect(again.body.code).toBe(53112);
     const live = (await createRoom()).body;
-    for (const form of [{ Status: 'in-progress' }, { Status: 'failed' }, {}]) {
+    for (const form of [{ Status: 'in-progress' }, { Status: 'failed' }, {}] as Record<string, string>[]) {
       const res = await api('POST', `/v1/Rooms/${live.sid}`, form);
       expect(res.status).toBe(400);
       expect(res.body.code).toBe(53112);
@@ -104,14 +104,13 @@ describe('lifecycle timeouts on the alarm', () => {
   it('ends a room when the empty-room timeout fires after the last participant left', async () => {
     const room = (await createRoom({ EmptyRoomTimeout: '3' })).body;
     const stub = roomObject(room.unique_name);
-    const { runInDurableObject } = await import('cloudflare:test');
     // The participant side reports "joined" and "left"; drive those hooks directly here.
-    await runInDurableObject(stub, (instance: any) => {
+    await insideRoomObject(stub, (instance) => {
       instance.lifecycle.participantJoined();
     });
     expect(Object.keys(await deadlines(stub))).toEqual(['room:lifetime']);
     const before = Date.now();
-    await runInDurableObject(stub, (instance: any) => {
+    await insideRoomObject(stub, (instance) => {
       instance.lifecycle.participantLeft(0);
     });
     const d = await deadlines(stub);

@@ -26,3 +26,8 @@ export async function fireDeadline(stub: Stub, key: string): Promise<boolean> {
   });
   return runDurableObjectAlarm(stub);
 }
+
+/** Runs `fn` inside the Room object, with its instance untyped so tests can reach its parts. */
+export function insideRoomObject<T>(stub: Stub, fn: (instance: any, state: DurableObjectState) => T | Promise<T>): Promise<T> {
+  return runInDurableObject(stub as DurableObjectStub, fn as (instance: unknown, state: DurableObjectState) => Promise<T>);
+}
