@@ -31,8 +31,8 @@ export interface CallbackReceiver {
   url(path: string): string;
   /** Every request so far, in arrival order. */
   readonly received: ReceivedCallback[];
-  /** Decides the answer to each request; default 200. */
-  reply: (request: Omit<ReceivedCallback, 'reply' | 'answeredAt'>) => Reply;
+  /** Decides the answer to each request (it may look things up first); default 200. */
+  reply: (request: Omit<ReceivedCallback, 'reply' | 'answeredAt'>) => Reply | Promise<Reply>;
   /** Resolves with the requests matching `filter` once there are at least `count` of them. */
   waitFor(filter: (r: ReceivedCallback) => boolean, count: number, timeoutMs?: number): Promise<ReceivedCallback[]>;
   close(): Promise<void>;
@@ -45,7 +45,7 @@ export async function startReceiver(port = 0): Promise<CallbackReceiver> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = `http://127.0.0.1:${actualPort}${req.url ?? '/'}`;
       const parsed = new URL(url);
       const body = Buffer.concat(chunks).toString('utf8');
@@ -61,7 +61,7 @@ export async function startReceiver(port = 0): Promise<CallbackReceiver> {
       };
       let reply: Reply;
       try {
-        reply = receiver.reply(request);
+        reply = await receiver.reply(request);
       } catch {
         reply = 500;
       }

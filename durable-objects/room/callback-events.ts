@@ -1,0 +1,117 @@
+import type { RoomRecord } from './room-record';
+import { roomDuration } from './room-record';
+
+/**
+ * Builders for the parameters of every room status callback Twilio sends, with Twilio's exact
+ * parameter names. `SequenceNumber` is not set here: the outbox stamps it when the event is
+ * queued, so numbers follow the order events were committed in.
+ */
+
+export type StatusCallbackEvent =
+  | 'room-created'
+  | 'room-ended'
+  | 'participant-connected'
+  | 'participant-disconnected'
+  | 'track-added'
+  | 'track-removed'
+  | 'track-enabled'
+  | 'track-disabled';
+
+/** An event's parameters without SequenceNumber: what `Outbox.append` takes. */
+export type CallbackEvent = Readonly<Record<string, string>> & { readonly StatusCallbackEvent: StatusCallbackEvent };
+
+/** What a participant event needs to know about the participant. */
+export interface CallbackParticipant {
+  /** PA… sid. */
+  sid: string;
+  identity: string;
+  status: 'connected' | 'disconnected';
+  /** Epoch ms. */
+  connectedAt: number;
+  /** Epoch ms; required for participant-disconnected. */
+  disconnectedAt?: number | null;
+}
+
+/** What a track event needs to know about the track. */
+export interface CallbackTrack {
+  /** MT… sid. */
+  sid: string;
+  kind: 'audio' | 'video' | 'data';
+  name: string;
+}
+
+/** Parameters every event carries (SequenceNumber aside). */
+function base(room: RoomRecord, event: StatusCallbackEvent, at: number): CallbackEvent {
+  return {
+    AccountSid: room.accountSid,
+    RoomName: room.uniqueName,
+    RoomSid: room.sid,
+    RoomStatus: room.status,
+    RoomType: room.type,
+    StatusCallbackEvent: event,
+    Timestamp: new Date(at).toISOString(),
+  };
+}
+
+function withParticipant(room: RoomRecord, event: StatusCallbackEvent, p: CallbackParticipant, at: number): CallbackEvent {
+  return {
+    ...base(room, event, at),
+    ParticipantSid: p.sid,
+    ParticipantStatus: p.status,
+    ParticipantIdentity: p.identity,
+  };
+}
+
+function withTrack(room: RoomRecord, event: StatusCallbackEvent, p: CallbackParticipant, t: CallbackTrack, at: number): CallbackEvent {
+  return {
+    ...withParticipant(room, event, p, at),
+    TrackSid: t.sid,
+    TrackKind: t.kind,
+    TrackName: t.name,
+  };
+}
+
+/** Whole seconds between two epoch-ms instants, never negative. */
+const seconds = (from: number, to: number): number => Math.max(0, Math.floor((to - from) / 1000));
+
+export function roomCreatedEvent(room: RoomRecord): CallbackEvent {
+  return base(room, 'room-created', room.dateCreated);
+}
+
+/** `room` must be the completed record (it carries the end time). */
+export function roomEndedEvent(room: RoomRecord): CallbackEvent {
+  const endTime = room.endTime;
+  if (endTime === null) throw new Error(`room-ended for ${room.sid}, which has not ended`);
+  return { ...base(room, 'room-ended', endTime), RoomDuration: String(roomDuration(room) ?? 0) };
+}
+
+export function participantConnectedEvent(room: RoomRecord, participant: CallbackParticipant): CallbackEvent {
+  return withParticipant(room, 'participant-connected', participant, participant.connectedAt);
+}
+
+/** `participant.disconnectedAt` is required: it is both the Timestamp and the end of ParticipantDuration. */
+export function participantDisconnectedEvent(room: RoomRecord, participant: CallbackParticipant): CallbackEvent {
+  const at = participant.disconnectedAt;
+  if (at === undefined || at === null) throw new Error(`participant-disconnected for ${participant.sid} without disconnectedAt`);
+  return {
+    ...withParticipant(room, 'participant-disconnected', participant, at),
+    ParticipantDuration: String(seconds(participant.connectedAt, at)),
+  };
+}
+
+/** Track events happen at `at` (epoch ms; defaults to now). */
+export function trackAddedEvent(room: RoomRecord, participant: CallbackParticipant, track: CallbackTrack, at = Date.now()): CallbackEvent {
+  return withTrack(room, 'track-added', participant, track, at);
+}
+
+export function trackRemovedEvent(room: RoomRecord, participant: CallbackParticipant, track: CallbackTrack, at = Date.now()): CallbackEvent {
+  return withTrack(room, 'track-removed', participant, track, at);
+}
+
+export function trackEnabledEvent(room: RoomRecord, participant: CallbackParticipant, track: CallbackTrack, at = Date.now()): CallbackEvent {
+  return withTrack(room, 'track-enabled', participant, track, at);
+}
+
+export function trackDisabledEvent(room: RoomRecord, participant: CallbackParticipant, track: CallbackTrack, at = Date.now()): CallbackEvent {
+  return withTrack(room, 'track-disabled', participant, track, at);
+}
