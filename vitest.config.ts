@@ -1,5 +1,11 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { mkdirSync } from 'node:fs';
+
+// wrangler.toml's [assets] directory must exist when the pool reads the config. `wrangler dev` and
+// deploy create it with the [build] command, but the pool runs no build, and these tests call the
+// Worker directly, never a static file.
+mkdirSync(new URL('./public', import.meta.url), { recursive: true });
 
 export default defineConfig({
   plugins: [
@@ -11,6 +17,9 @@ export default defineConfig({
       miniflare: {
         bindings: {
           MEDIA_REGIONS: 'us1,ie1',
+          ICE_SERVERS: JSON.stringify([{ urls: 'stun:stun.atrium.test:3478' }]),
+          TURN_SECRET: 'turn-test-secret',
+          TURN_URLS: 'turn:turn.atrium.test:3478?transport=udp,turns:turn.atrium.test:5349',
           ACCOUNTS: JSON.stringify([
             {
               accountSid: 'AC00000000000000000000000000000002',
@@ -24,6 +33,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/node/**'],
+    // Node-side suites with their own configs: vitest.node.config.ts, vitest.browser.config.ts.
+    exclude: ['test/node/**', 'test/browser/**'],
   },
 });

@@ -3,13 +3,18 @@ import type { Env } from './env';
 import { TwilioError } from './errors';
 import type { AuthVariables } from './http/auth';
 import { basicAuth } from './http/auth';
+import { devToken } from './dev/token-route';
 import { rooms } from './rooms/routes';
+import { signaling } from './signaling/route';
 
 /** The Worker's HTTP surface: Twilio's Video v1 REST API under /v1. */
 export const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 
 app.use('/v1/*', basicAuth);
 app.route('/v1/Rooms', rooms);
+app.route('/signaling', signaling);
+// Development-only token minting; answers 404 unless DEV_TOKEN_ENDPOINT is "true".
+app.route('/dev', devToken);
 
 app.notFound((c) => {
   const err = new TwilioError(20404, `The requested resource ${new URL(c.req.url).pathname.slice(0, 200)} was not found`);

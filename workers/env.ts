@@ -17,6 +17,18 @@ export interface Env {
   MEDIA_REGIONS?: string;
   /** Optional absolute origin for resource URLs when a proxy hides the public host. */
   PUBLIC_BASE_URL?: string;
+  /** Status callback backoff before the first retry, in ms (default 1000); tests shorten it. */
+  CALLBACK_RETRY_BASE_MS?: string;
+  /** Optional JSON array of static ICE servers handed to clients in `iced` (RTCIceServer entries). */
+  ICE_SERVERS?: string;
+  /** Shared secret of a TURN server with coturn's `use-auth-secret`; enables minted TURN credentials. */
+  TURN_SECRET?: string;
+  /** Comma-separated TURN URLs the minted credentials are for, e.g. `turn:turn.example.com:3478`. */
+  TURN_URLS?: string;
+  /** Seconds a participant whose socket dropped stays `reconnecting` before it is disconnected (default 30). */
+  SESSION_TIMEOUT_SECONDS?: string;
+  /** "true" mounts GET /dev/token (tokens for anyone: local development only); anything else → 404. */
+  DEV_TOKEN_ENDPOINT?: string;
   /** One Room Durable Object per account + room name. */
   ROOMS: DurableObjectNamespace<RoomObject>;
   /** One catalog Durable Object per account: listing and sid lookup. */

@@ -2,12 +2,41 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../workers/env';
 import type { Result } from '../../workers/errors';
 import { fail, ok } from '../../workers/errors';
+import { accountsOf } from '../../workers/accounts/accounts';
+import { roomDefaults } from '../../workers/accounts/room-defaults';
+import { TwilioError } from '../../workers/errors';
+import { adHocRoomSpec } from '../../workers/rooms/room-params';
+import { newSid } from '../../workers/sids';
+import type { CallbackParticipant } from './callback-events';
+import {
+  participantConnectedEvent,
+  participantDisconnectedEvent,
+  roomCreatedEvent,
+  roomEndedEvent,
+  trackAddedEvent,
+  trackDisabledEvent,
+  trackEnabledEvent,
+  trackRemovedEvent,
+} from './callback-events';
+import { retryPolicyFromEnv } from './callback-policy';
 import { CATALOG_RETRY, CatalogSync } from './catalog-sync';
 import type { EndReason, LifecycleListener } from './lifecycle';
 import { Lifecycle } from './lifecycle';
+import { Outbox } from './outbox';
 import type { RoomRecord, RoomSpec } from './room-record';
 import { RoomStore } from './room-store';
 import { Scheduler } from './scheduler';
+import type { ParticipantRecord, TrackRecord } from './signaling/participant-record';
+import { ParticipantStore } from './signaling/participant-store';
+import type { SignalingEvents } from './signaling/signaling';
+import { Signaling } from './signaling/signaling';
+
+/** Headers the Worker sets when it routes a signaling WebSocket here. */
+export const ACCOUNT_HEADER = 'x-atrium-account';
+export const ROOM_HEADER = 'x-atrium-room';
+
+/** The heartbeat twilio-video sends; answered by the runtime without waking the object. */
+const HEARTBEAT = '{"type":"heartbeat"}';
 
 /**
  * One Room object per account + unique name (the sid, for rooms created without a name). It is the
@@ -15,11 +44,15 @@ import { Scheduler } from './scheduler';
  * creates wins. Durable Objects run one event at a time, and every check-then-write below is
  * synchronous SQLite work with no await in between, so no other request can interleave.
  */
-export class RoomObject extends DurableObject<Env> implements LifecycleListener {
+export class RoomObject extends DurableObject<Env> implements LifecycleListener, SignalingEvents {
   private readonly store: RoomStore;
   private readonly scheduler: Scheduler;
   private readonly lifecycle: Lifecycle;
   private readonly catalogSync: CatalogSync;
+  /** Status callbacks. Append in the same step as the change they report; the alarm delivers them. */
+  private readonly outbox: Outbox;
+  private readonly participants: ParticipantStore;
+  private readonly signaling: Signaling;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -28,6 +61,55 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener 
     this.scheduler = new Scheduler(sql, ctx.storage);
     this.lifecycle = new Lifecycle(this.store, this.scheduler, this);
     this.catalogSync = new CatalogSync(this.store, this.scheduler, () => this.catalog());
+    this.outbox = new Outbox({
+      sql,
+      scheduler: this.scheduler,
+      rooms: this.store,
+      signingKey: (accountSid) => accountsOf(env).byAccountSid(accountSid)?.authToken,
+      policy: retryPolicyFromEnv(env),
+      beforeRound: () => this.catalogSync.publish(),
+    });
+    this.participants = new ParticipantStore(sql);
+    this.signaling = new Signaling({
+      ctx,
+      env,
+      store: this.store,
+      participants: this.participants,
+      lifecycle: this.lifecycle,
+      scheduler: this.scheduler,
+      events: this,
+      startAdHocRoom: (accountSid, name) => this.startAdHocRoom(accountSid, name),
+      publishRoom: () => this.catalogSync.publish(),
+    });
+    // Heartbeats are answered by the runtime itself, so idle rooms stay hibernated; the time of
+    // the last one answered tells the sweep which sockets are alive.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT, HEARTBEAT));
+  }
+
+  // ---- Signaling WebSockets (Hibernation API) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected a WebSocket upgrade', { status: 426 });
+    }
+    const accountSid = request.headers.get(ACCOUNT_HEADER) ?? '';
+    const roomName = request.headers.get(ROOM_HEADER) ?? '';
+    return this.signaling.accept(accountSid, decodeURIComponent(roomName));
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.signaling.onMessage(ws, message);
+    await this.catalogSync.publish();
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.signaling.onClose(ws);
+    await this.catalogSync.publish();
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.signaling.onClose(ws);
+    await this.catalogSync.publish();
   }
 
   // ---- RPC, called by the Worker ----
@@ -68,6 +150,8 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener 
     this.scheduler.forgetArmed();
     for (const key of this.scheduler.takeDue(Date.now())) {
       if (this.lifecycle.onDeadline(key)) continue;
+      if (this.signaling.onDeadline(key, Date.now())) continue;
+      if (this.outbox.onDeadline(key)) continue; // starts delivery without awaiting it
       if (key === CATALOG_RETRY) continue; // handled by the publish below
       console.warn(`room ${this.ctx.id}: no handler for deadline ${key}`);
     }
@@ -78,13 +162,71 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener 
   // ---- LifecycleListener ----
 
   // Callers await catalogSync.publish() after every change, so these only do same-step work.
-  roomStarted(_room: RoomRecord): void {}
+  roomStarted(room: RoomRecord): void {
+    this.outbox.append(room.sid, roomCreatedEvent(room));
+  }
 
-  roomEnded(_room: RoomRecord, _reason: EndReason): void {}
+  roomEnded(room: RoomRecord, _reason: EndReason): void {
+    // Participants are disconnected (and their events queued) before the room-ended event.
+    this.signaling.roomEnded(room);
+    this.outbox.append(room.sid, roomEndedEvent(room));
+  }
+
+  // ---- SignalingEvents: status callbacks for participants and tracks ----
+
+  participantConnected(room: RoomRecord, p: ParticipantRecord): void {
+    this.outbox.append(room.sid, participantConnectedEvent(room, callbackParticipant(p)));
+  }
+
+  participantDisconnected(room: RoomRecord, p: ParticipantRecord): void {
+    this.outbox.append(room.sid, participantDisconnectedEvent(room, callbackParticipant(p)));
+  }
+
+  trackAdded(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void {
+    this.outbox.append(room.sid, trackAddedEvent(room, callbackParticipant(p), t));
+  }
+
+  trackRemoved(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void {
+    this.outbox.append(room.sid, trackRemovedEvent(room, callbackParticipant(p), t));
+  }
+
+  trackEnabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void {
+    this.outbox.append(room.sid, trackEnabledEvent(room, callbackParticipant(p), t));
+  }
+
+  trackDisabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void {
+    this.outbox.append(room.sid, trackDisabledEvent(room, callbackParticipant(p), t));
+  }
+
+  /**
+   * Starts an ad-hoc room for a connecting participant, with the account's room settings; 53103
+   * when the account has client-side room creation off. Re-checks after its one await, so two
+   * participants racing to create the same room get the same room.
+   */
+  private async startAdHocRoom(accountSid: string, name: string): Promise<RoomRecord> {
+    const defaults = await roomDefaults(this.env, accountSid);
+    const existing = this.store.current();
+    if (existing) return existing;
+    if (!defaults.clientRoomCreation) {
+      throw new TwilioError(53103, 'Unable to create Room: client-side room creation is disabled for this account');
+    }
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('account', ?)", accountSid);
+    return this.lifecycle.start(adHocRoomSpec(accountSid, newSid('RM'), name, defaults));
+  }
 
   private catalog() {
     const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'account'").toArray()[0];
     if (!row) return null;
     return this.env.CATALOG.get(this.env.CATALOG.idFromName(row.value));
   }
+}
+
+function callbackParticipant(p: ParticipantRecord): CallbackParticipant {
+  return {
+    sid: p.sid,
+    identity: p.identity,
+    status: p.status === 'disconnected' ? 'disconnected' : 'connected',
+    connectedAt: p.connectedAt,
+    disconnectedAt: p.disconnectedAt,
+  };
 }

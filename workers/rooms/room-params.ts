@@ -45,6 +45,8 @@ export interface RoomDefaults {
   emptyRoomTimeout: number;
   unusedRoomTimeout: number;
   mediaRegion: string;
+  /** Whether connecting to a name with no room in progress creates one (ad-hoc rooms). */
+  clientRoomCreation: boolean;
 }
 
 export const BUILT_IN_DEFAULTS: RoomDefaults = {
@@ -56,6 +58,7 @@ export const BUILT_IN_DEFAULTS: RoomDefaults = {
   emptyRoomTimeout: 5,
   unusedRoomTimeout: 5,
   mediaRegion: 'us1',
+  clientRoomCreation: true,
 };
 
 /** Room name rules (shared by REST and signaling): 53100 empty or sid-like, 53101 long, 53102 characters. */
@@ -222,4 +225,33 @@ function jsonParam(params: Params, name: string, valid: (v: unknown) => boolean)
     throw new TwilioError(70002, `${name} must be JSON`);
   }
   if (!valid(value)) throw new TwilioError(70002, `${name} has the wrong shape`);
+}
+
+/**
+ * The room a participant's connect creates when no room with that name is in progress: the
+ * account's defaults, and timeouts 0, so it ends the moment its last participant leaves.
+ */
+export function adHocRoomSpec(accountSid: string, sid: string, uniqueName: string, defaults: RoomDefaults): RoomSpec {
+  const cap = MAX_PARTICIPANTS_BY_TYPE[defaults.type];
+  const isGroup = defaults.type === 'group' || defaults.type === 'group-small';
+  return {
+    accountSid,
+    sid,
+    uniqueName,
+    type: defaults.type,
+    statusCallback: defaults.statusCallback,
+    statusCallbackMethod: defaults.statusCallbackMethod,
+    maxParticipants: Math.min(defaults.maxParticipants || cap, cap),
+    maxParticipantDuration: defaults.maxParticipantDuration,
+    maxConcurrentPublishedTracks: isGroup ? 170 : 0,
+    recordParticipantsOnConnect: false,
+    transcribeParticipantsOnConnect: false,
+    videoCodecs: ['VP8'],
+    mediaRegion: defaults.mediaRegion,
+    audioOnly: false,
+    emptyRoomTimeout: 0,
+    unusedRoomTimeout: 0,
+    largeRoom: false,
+    adHoc: true,
+  };
 }

@@ -1,0 +1,118 @@
+import { TwilioError } from '../../../workers/errors';
+import { PairStore } from './pair-store';
+import type { PeerConnectionEntry } from './protocol';
+import type { Sockets } from './sockets';
+
+/**
+ * The peer-to-peer mesh. The client has no notion of topology: it opens a peer connection for every
+ * id it is told about. When N joins, each existing participant E is told to `create-offer` on a
+ * fresh id for the pair (E, N); N's own initial offer is closed. Every entry on a pair's id is then
+ * relayed, untouched, to the other member. The server settles glare: while one member's offer is
+ * unanswered, an offer from the other member is dropped; the client's own glare handling then rolls
+ * back, answers the first offer and offers again. Relaying both offers instead lets the two
+ * clients' rollbacks ping-pong for hundreds of messages.
+ */
+export class Mesh {
+  private readonly pairs: PairStore;
+
+  constructor(
+    sql: SqlStorage,
+    private readonly sockets: Sockets,
+  ) {
+    this.pairs = new PairStore(sql);
+  }
+
+  /**
+   * Closes the peer connections a joining client offered on before it knew anyone. They are kept
+   * as closed pairs of the participant with itself, so trickled ICE for them is ignored.
+   */
+  retireInitial(participantSid: string, roomSid: string, entries: PeerConnectionEntry[]): PeerConnectionEntry[] {
+    const closed: PeerConnectionEntry[] = [];
+    for (const entry of entries) {
+      const existing = this.pairs.get(entry.id);
+      if (existing && existing.a !== participantSid && existing.b !== participantSid) {
+        throw new TwilioError(53004, 'Client sent an invalid signaling message: peer connection id is already in use');
+      }
+      if (!existing) {
+        this.pairs.create(entry.id, roomSid, participantSid, participantSid);
+        this.pairs.close(entry.id);
+      }
+      closed.push({ id: entry.id, description: { type: 'close', revision: entry.description?.revision ?? 1 } });
+    }
+    return closed;
+  }
+
+  /** Opens the pair (offerer, answerer) and returns the entry that tells the offerer to offer. */
+  pairUp(roomSid: string, offerer: string, answerer: string): PeerConnectionEntry {
+    const id = crypto.randomUUID();
+    this.pairs.create(id, roomSid, offerer, answerer);
+    return { id, description: { type: 'create-offer', revision: 1 } };
+  }
+
+  /** Relays one entry from `from` to the other member of its pair. */
+  relay(from: string, entry: PeerConnectionEntry): void {
+    const pair = this.pairs.get(entry.id);
+    if (!pair || (pair.a !== from && pair.b !== from)) {
+      throw new TwilioError(53004, `Client sent an invalid signaling message: peer connection ${entry.id.slice(0, 64)} is not one of yours`);
+    }
+    if (pair.closed) return; // late ICE or a close racing ours
+    const to = pair.a === from ? pair.b : pair.a;
+    let out: PeerConnectionEntry = entry;
+    const d = entry.description;
+    if (d) {
+      switch (d.type) {
+        case 'offer':
+          if (pair.pendingFrom !== null && pair.pendingFrom !== from) {
+            out = withoutDescription(entry); // glare: the first offer stands
+          } else {
+            this.pairs.setPending(pair.id, from, d.revision);
+          }
+          break;
+        case 'answer':
+          if (pair.pendingFrom === to && d.revision >= pair.pendingRevision) this.pairs.setPending(pair.id, null, 0);
+          break;
+        case 'pranswer':
+          break;
+        case 'close':
+          this.pairs.close(pair.id);
+          break;
+        default:
+          // create-offer is the server's to send; rollback is local to the client.
+          out = withoutDescription(entry);
+      }
+    }
+    if (!out.description && !out.ice) return;
+    this.pairs.remember(pair, from, out);
+    this.sockets.sendTo(to, { type: 'update', peer_connections: [out] });
+  }
+
+  /** Closes every open pair of `participant`; returns, per other member, the close to send it. */
+  closeAllFor(participant: string, _roomSid: string | null): Map<string, PeerConnectionEntry> {
+    const closes = new Map<string, PeerConnectionEntry>();
+    for (const pair of this.pairs.openFor(participant)) {
+      this.pairs.close(pair.id);
+      const other = pair.a === participant ? pair.b : pair.a;
+      closes.set(other, { id: pair.id, description: { type: 'close', revision: pair.pendingRevision + 1 } });
+    }
+    return closes;
+  }
+
+  /**
+   * The peer connections a reconnecting participant must keep, for `synced`: each open pair's id,
+   * with what the other member last sent (an offer or answer it may have missed, and its ICE), and
+   * `create-offer` where it was told to offer but no offer has passed yet.
+   */
+  syncStates(participant: string): PeerConnectionEntry[] {
+    return this.pairs.openFor(participant).map((pair) => {
+      const other = pair.a === participant ? pair.b : pair.a;
+      const entry = { id: pair.id, ...this.pairs.lastFrom(pair, other) } as PeerConnectionEntry;
+      if (!pair.negotiated && pair.a === participant) entry.description = { type: 'create-offer', revision: 1 };
+      return entry;
+    });
+  }
+}
+
+function withoutDescription(entry: PeerConnectionEntry): PeerConnectionEntry {
+  const { description: _dropped, ...rest } = entry;
+  return rest as PeerConnectionEntry;
+}

@@ -1,0 +1,118 @@
+import type { PeerConnectionEntry } from './protocol';
+
+/**
+ * Peer connections of the peer-to-peer mesh: one per pair of participants, known by the id the
+ * server chose when it told member `a` to `create-offer`. The latest description and ICE state
+ * each member sent are kept, so a member that was reconnecting when they were relayed gets them
+ * again in `synced` (the client ignores any it has already applied: revisions only go up).
+ */
+export interface Pair {
+  id: string;
+  roomSid: string;
+  /** The member told to create the first offer. */
+  a: string;
+  b: string;
+  /** Participant whose offer is unanswered (glare guard), and that offer's revision. */
+  pendingFrom: string | null;
+  pendingRevision: number;
+  /** Whether any offer has passed yet. */
+  negotiated: boolean;
+  /** Closed pairs are kept so late ICE for them is ignored rather than treated as hostile. */
+  closed: boolean;
+}
+
+type PairRow = {
+  id: string;
+  room_sid: string;
+  a: string;
+  b: string;
+  pending_from: string | null;
+  pending_revision: number;
+  negotiated: number;
+  closed: number;
+};
+
+export class PairStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS pairs (
+      id TEXT PRIMARY KEY,
+      room_sid TEXT NOT NULL,
+      a TEXT NOT NULL,
+      b TEXT NOT NULL,
+      pending_from TEXT,
+      pending_revision INTEGER NOT NULL DEFAULT 0,
+      negotiated INTEGER NOT NULL DEFAULT 0,
+      closed INTEGER NOT NULL DEFAULT 0,
+      desc_a TEXT,
+      desc_b TEXT,
+      ice_a TEXT,
+      ice_b TEXT
+    )`);
+    sql.exec('CREATE INDEX IF NOT EXISTS pairs_by_a ON pairs (a, closed)');
+    sql.exec('CREATE INDEX IF NOT EXISTS pairs_by_b ON pairs (b, closed)');
+  }
+
+  create(id: string, roomSid: string, a: string, b: string): void {
+    this.sql.exec('INSERT INTO pairs (id, room_sid, a, b) VALUES (?, ?, ?, ?)', id, roomSid, a, b);
+  }
+
+  get(id: string): Pair | null {
+    const row = this.sql
+      .exec<PairRow>('SELECT id, room_sid, a, b, pending_from, pending_revision, negotiated, closed FROM pairs WHERE id = ?', id)
+      .toArray()[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      roomSid: row.room_sid,
+      a: row.a,
+      b: row.b,
+      pendingFrom: row.pending_from,
+      pendingRevision: row.pending_revision,
+      negotiated: row.negotiated === 1,
+      closed: row.closed === 1,
+    };
+  }
+
+  /** Open pairs that include `participant`, oldest first. */
+  openFor(participant: string): Pair[] {
+    return this.sql
+      .exec<{ id: string }>('SELECT id FROM pairs WHERE closed = 0 AND (a = ? OR b = ?) ORDER BY rowid', participant, participant)
+      .toArray()
+      .map((r) => this.get(r.id)!);
+  }
+
+  setPending(id: string, from: string | null, revision: number): void {
+    this.sql.exec(
+      'UPDATE pairs SET pending_from = ?, pending_revision = ?, negotiated = negotiated OR ? WHERE id = ?',
+      from,
+      revision,
+      from === null ? 0 : 1,
+      id,
+    );
+  }
+
+  /** Remembers what `member` last sent on the pair. */
+  remember(pair: Pair, member: string, entry: PeerConnectionEntry): void {
+    const side = member === pair.a ? 'a' : 'b';
+    if (entry.description) {
+      this.sql.exec(`UPDATE pairs SET desc_${side} = ? WHERE id = ?`, JSON.stringify(entry.description), pair.id);
+    }
+    if (entry.ice) this.sql.exec(`UPDATE pairs SET ice_${side} = ? WHERE id = ?`, JSON.stringify(entry.ice), pair.id);
+  }
+
+  /** What `member` last sent on the pair. */
+  lastFrom(pair: Pair, member: string): { description?: unknown; ice?: unknown } {
+    const side = member === pair.a ? 'a' : 'b';
+    const row = this.sql
+      .exec<{ d: string | null; i: string | null }>(`SELECT desc_${side} AS d, ice_${side} AS i FROM pairs WHERE id = ?`, pair.id)
+      .toArray()[0];
+    const out: { description?: unknown; ice?: unknown } = {};
+    if (row?.d) out.description = JSON.parse(row.d);
+    if (row?.i) out.ice = JSON.parse(row.i);
+    return out;
+  }
+
+  close(id: string): void {
+    this.sql.exec('UPDATE pairs SET closed = 1, pending_from = NULL WHERE id = ?', id);
+  }
+}

@@ -1,0 +1,67 @@
+/** A participant of a room, as the Room object stores it. */
+
+export type ParticipantStatus = 'connected' | 'reconnecting' | 'disconnected';
+export type TrackKind = 'audio' | 'video' | 'data';
+
+export interface TrackRecord {
+  /** The client's own id for the track (MediaStreamTrack id, or the data channel label). */
+  id: string;
+  /** MT… sid assigned by the server. */
+  sid: string;
+  kind: TrackKind;
+  name: string;
+  enabled: boolean;
+  priority: string;
+  /** Epoch ms. */
+  publishedAt: number;
+}
+
+/** A publication the server refused; reported back in `published` with its error. */
+export interface FailedTrack {
+  id: string;
+  error: { code: number; message: string };
+}
+
+export interface ParticipantRecord {
+  /** PA… sid. */
+  sid: string;
+  roomSid: string;
+  identity: string;
+  status: ParticipantStatus;
+  /** Opaque session the client presents in `sync` and `update`. */
+  session: string;
+  /** The connection (socket attachment `conn`) the participant is bound to now. */
+  conn: string;
+  /** Revision of this participant's state as others see it; strictly increasing. */
+  revision: number;
+  /** Last `participant.revision` the client sent; older states are ignored. */
+  clientRevision: number;
+  /** Revisions of the `published` and `subscribed` maps sent to this participant. */
+  publishedRevision: number;
+  subscribedRevision: number;
+  tracks: TrackRecord[];
+  failed: FailedTrack[];
+  /** Epoch ms. */
+  connectedAt: number;
+  disconnectedAt: number | null;
+}
+
+/** Whole seconds the participant was (or has been) connected. */
+export function participantDuration(p: ParticipantRecord, now: number): number {
+  return Math.max(0, Math.floor(((p.disconnectedAt ?? now) - p.connectedAt) / 1000));
+}
+
+/** The participant as other clients see it in `participants`. */
+export function participantState(p: ParticipantRecord) {
+  return {
+    sid: p.sid,
+    identity: p.identity,
+    state: p.status,
+    revision: p.revision,
+    tracks: p.status === 'disconnected' ? [] : p.tracks.map(trackState),
+  };
+}
+
+export function trackState(t: TrackRecord) {
+  return { sid: t.sid, kind: t.kind, name: t.name, enabled: t.enabled, priority: t.priority };
+}

@@ -1,0 +1,591 @@
+import type { Env } from '../../../workers/env';
+import { TwilioError } from '../../../workers/errors';
+import { accountsOf } from '../../../workers/accounts/accounts';
+import { newSid } from '../../../workers/sids';
+import { checkRoomName } from '../../../workers/rooms/room-params';
+import type { VideoToken } from '../../../workers/tokens/verify-token';
+import { verifyAccessToken } from '../../../workers/tokens/verify-token';
+import type { Lifecycle } from '../lifecycle';
+import type { RoomRecord } from '../room-record';
+import type { RoomStore } from '../room-store';
+import type { Scheduler } from '../scheduler';
+import { FloodGuard } from './flood-guard';
+import { iceServersFor } from './ice-servers';
+import { Mesh } from './mesh';
+import type { ParticipantRecord, TrackRecord } from './participant-record';
+import { participantState } from './participant-record';
+import type { ParticipantStore } from './participant-store';
+import type { ClientParticipant, PeerConnectionEntry, RoomMessage } from './protocol';
+import { parseFrame } from './protocol';
+import type { SocketAttachment } from './sockets';
+import { Sockets } from './sockets';
+import { applyTracks } from './tracks';
+
+/** Deadline keys this module owns. */
+export const RECONNECT_PREFIX = 'reconnect:';
+export const MAX_DURATION_PREFIX = 'max-duration:';
+export const SWEEP = 'sockets:sweep';
+
+/** How often dead sockets are looked for while anyone is connected. */
+const SWEEP_INTERVAL_MS = 10_000;
+/** Sockets that never finish connecting are closed after this long. */
+const HANDSHAKE_DEADLINE_MS = 30_000;
+const DEFAULT_SESSION_TIMEOUT_S = 30;
+const HEARTBEAT_TIMEOUT_RANGE = [1_000, 30_000] as const;
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
+/** Twilio's error for a participant over the room's MaxParticipantDuration. */
+const PARTICIPANT_DURATION_EXCEEDED = 53216;
+
+/** What happens to participants and tracks, reported in the same step as the change (status callbacks). */
+export interface SignalingEvents {
+  participantConnected(room: RoomRecord, p: ParticipantRecord): void;
+  participantDisconnected(room: RoomRecord, p: ParticipantRecord): void;
+  trackAdded(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+  trackRemoved(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+  trackEnabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+  trackDisabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+}
+
+export interface SignalingDeps {
+  ctx: DurableObjectState;
+  env: Env;
+  store: RoomStore;
+  participants: ParticipantStore;
+  lifecycle: Lifecycle;
+  scheduler: Scheduler;
+  events: SignalingEvents;
+  /** Creates an ad-hoc room under `name` if none is in progress (53103 when the account forbids it). */
+  startAdHocRoom(accountSid: string, name: string): Promise<RoomRecord>;
+  /** Mirrors room changes to the catalog (awaited by callers that changed the room). */
+  publishRoom(): Promise<void>;
+}
+
+/**
+ * Twilio's signaling protocol, spoken by the Room object to every twilio-video.js client in the
+ * room: the connection layer (hello/welcome/heartbeat/bye), the room layer (ice, connect, update,
+ * sync, disconnect), presence (reconnect windows, dead-socket sweeps) and the peer-to-peer mesh.
+ *
+ * Every handler reads what it needs from storage or the socket's attachment, so the object may
+ * hibernate between any two messages. Checks and the writes they guard run with no await in
+ * between (Durable Objects deliver no other event while code runs synchronously), so races such as
+ * 100 clients joining a room with 50 places resolve exactly.
+ */
+export class Signaling {
+  readonly sockets: Sockets;
+  private readonly mesh: Mesh;
+  private readonly flood = new FloodGuard();
+  /** Per-socket chains: a socket's messages are handled one after another even across awaits. */
+  private readonly chains = new WeakMap<WebSocket, Promise<void>>();
+
+  constructor(private readonly d: SignalingDeps) {
+    this.sockets = new Sockets(d.ctx);
+    this.mesh = new Mesh(d.ctx.storage.sql, this.sockets);
+  }
+
+  // ---- WebSocket lifecycle ----
+
+  /** Accepts a signaling WebSocket for `roomName` of `accountSid`. */
+  accept(accountSid: string, roomName: string): Response {
+    const pair = new WebSocketPair();
+    const now = Date.now();
+    this.sockets.accept(pair[1], {
+      conn: crypto.randomUUID(),
+      accountSid,
+      roomName,
+      phase: 'open',
+      negotiatedTimeout: DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      participantSid: null,
+      identity: null,
+      openedAt: now,
+      lastSeen: now,
+    });
+    this.ensureSweep(now);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const previous = this.chains.get(ws) ?? Promise.resolve();
+    const next = previous.then(() => this.handle(ws, data));
+    this.chains.set(ws, next);
+    return next;
+  }
+
+  /** The socket closed (or errored) without a `disconnect`: its participant starts reconnecting. */
+  onClose(ws: WebSocket): void {
+    const a = this.sockets.attachment(ws);
+    this.sockets.close(ws, 1000, 'closed');
+    if (!a?.participantSid) return;
+    this.sockets.unbind(a.participantSid, ws);
+    this.dropped(a.participantSid, a.conn);
+  }
+
+  // ---- Deadlines ----
+
+  /** Handles a due deadline; false if the key is not signaling's. */
+  onDeadline(key: string, now: number): boolean {
+    if (key.startsWith(RECONNECT_PREFIX)) {
+      const p = this.d.participants.get(key.slice(RECONNECT_PREFIX.length));
+      if (p && p.status === 'reconnecting') this.leave(p);
+      return true;
+    }
+    if (key.startsWith(MAX_DURATION_PREFIX)) {
+      const p = this.d.participants.get(key.slice(MAX_DURATION_PREFIX.length));
+      if (p && p.status !== 'disconnected') {
+        this.kick(p, new TwilioError(PARTICIPANT_DURATION_EXCEEDED, 'Participant session length exceeded: MaxParticipantDuration reached'));
+      }
+      return true;
+    }
+    if (key === SWEEP) {
+      this.sweep(now);
+      return true;
+    }
+    return false;
+  }
+
+  // ---- Room-wide ----
+
+  /** The room completed (REST, timeout or cap): everyone is told, disconnected and closed. */
+  roomEnded(room: RoomRecord): void {
+    const now = Date.now();
+    for (const p of this.d.participants.present(room.sid)) {
+      const ws = this.sockets.of(p.sid);
+      if (ws) {
+        this.sockets.sendMsg(ws, { type: 'disconnected', status: 'completed' });
+        this.sockets.close(ws, 1000, 'room completed');
+        this.sockets.unbind(p.sid, ws);
+      }
+      const gone = { ...p, status: 'disconnected' as const, disconnectedAt: now, revision: p.revision + 1 };
+      this.d.participants.save(gone);
+      this.mesh.closeAllFor(p.sid, null);
+      this.d.events.participantDisconnected(room, gone);
+    }
+    this.d.scheduler.clearPrefix(RECONNECT_PREFIX);
+    this.d.scheduler.clearPrefix(MAX_DURATION_PREFIX);
+    // Sockets still handshaking belong to no participant; close them too.
+    for (const ws of this.sockets.all()) {
+      const a = this.sockets.attachment(ws);
+      if (a && !a.participantSid) {
+        this.sockets.sendMsg(ws, { type: 'disconnected', status: 'completed' });
+        this.sockets.close(ws, 1000, 'room completed');
+      }
+    }
+  }
+
+  /** REST `Status=disconnected`: removes a participant at once. */
+  disconnectParticipant(sid: string): ParticipantRecord | null {
+    const p = this.d.participants.get(sid);
+    if (!p || p.status === 'disconnected') return null;
+    const ws = this.sockets.of(p.sid);
+    if (ws) {
+      this.sockets.sendMsg(ws, { type: 'disconnected' });
+      this.sockets.close(ws, 1000, 'disconnected');
+    }
+    return this.leave(p);
+  }
+
+  // ---- Message handling ----
+
+  private async handle(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const a = this.sockets.attachment(ws);
+    if (!a || ws.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+    this.sockets.touch(ws, now);
+    try {
+      if (!this.flood.allow(a.conn, now)) {
+        throw new TwilioError(53004, 'Client sent an invalid signaling message: too many messages, slow down');
+      }
+      const frame = parseFrame(data);
+      switch (frame.type) {
+        case 'heartbeat':
+          // The exact heartbeat string is auto-answered without waking us; a variant (extra spaces,
+          // other key order) lands here and gets the same answer.
+          this.sockets.sendRaw(ws, '{"type":"heartbeat"}');
+          return;
+        case 'bye':
+          return this.bye(ws, a);
+        case 'hello': {
+          const timeout = clamp(frame.timeout ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, HEARTBEAT_TIMEOUT_RANGE);
+          const attachment = this.sockets.update(ws, { phase: 'welcomed', negotiatedTimeout: timeout });
+          this.sockets.sendRaw(ws, JSON.stringify({ type: 'welcome', negotiatedTimeout: timeout }));
+          // A repeated hello (the client retries when a welcome is slow) must not join twice.
+          if (frame.body && !(a.phase === 'welcomed' && attachment.participantSid)) await this.room(ws, attachment, frame.body);
+          return;
+        }
+        case 'msg':
+          if (a.phase !== 'welcomed') {
+            this.sockets.sendRaw(ws, JSON.stringify({ type: 'bad', reason: 'msg before hello' }));
+            return;
+          }
+          return await this.room(ws, a, frame.body);
+      }
+    } catch (err) {
+      this.fail(ws, err);
+    }
+  }
+
+  private async room(ws: WebSocket, a: SocketAttachment, m: RoomMessage): Promise<void> {
+    switch (m.type) {
+      case 'ice': {
+        const token = await this.verify(m.token, a.roomName, a.accountSid);
+        this.sockets.update(ws, { identity: token.identity });
+        this.sockets.sendMsg(ws, { type: 'iced', ice_servers: await iceServersFor(this.d.env, token.identity) });
+        return;
+      }
+      case 'connect':
+        return this.connect(ws, a, m);
+      case 'sync':
+        return this.sync(ws, a, m);
+      case 'update': {
+        const p = this.boundParticipant(a);
+        if (m.participant) this.applyParticipant(p, m.participant);
+        this.relay(p, m.peerConnections);
+        return;
+      }
+      case 'disconnect': {
+        const p = a.participantSid ? this.d.participants.get(a.participantSid) : null;
+        this.sockets.update(ws, { participantSid: null });
+        if (p && p.status !== 'disconnected') {
+          this.sockets.unbind(p.sid, ws);
+          this.leave(p);
+        }
+        this.sockets.close(ws, 1000, 'disconnected');
+        return;
+      }
+    }
+  }
+
+  private async connect(ws: WebSocket, a: SocketAttachment, m: Extract<RoomMessage, { type: 'connect' }>): Promise<void> {
+    if (a.participantSid) throw new TwilioError(53004, 'Client sent an invalid signaling message: already connected');
+    if (m.name !== a.roomName) {
+      throw new TwilioError(53104, 'Unable to connect to Room: the room name does not match the signaling URL');
+    }
+    checkRoomName(m.name);
+    const token = await this.verify(m.token, a.roomName, a.accountSid);
+    // Awaits end here: from this line to the end of the join nothing yields, so checks hold.
+    let room = this.d.store.current();
+    let created = false;
+    if (!room) {
+      room = await this.d.startAdHocRoom(a.accountSid, a.roomName);
+      created = true;
+    }
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+
+    // A second connection with a connected identity takes over; the first is told 53205.
+    for (const other of this.d.participants.present(room.sid)) {
+      if (other.identity === token.identity) {
+        this.kick(other, new TwilioError(53205, 'Participant disconnected because of duplicate identity'));
+      }
+    }
+    const others = this.d.participants.present(room.sid);
+    if (others.length >= room.maxParticipants) {
+      throw new TwilioError(53105, `Room contains too many Participants: at most ${room.maxParticipants}`);
+    }
+
+    const p: ParticipantRecord = {
+      sid: newSid('PA'),
+      roomSid: room.sid,
+      identity: token.identity,
+      status: 'connected',
+      session: crypto.randomUUID(),
+      conn: a.conn,
+      revision: 1,
+      clientRevision: m.participant.revision,
+      publishedRevision: 1,
+      subscribedRevision: 1,
+      tracks: [],
+      failed: [],
+      connectedAt: now,
+      disconnectedAt: null,
+    };
+    const change = applyTracks(p, m.participant.tracks, room, now);
+    this.d.participants.save(p);
+    this.sockets.bind(ws, p.sid);
+    this.d.lifecycle.participantJoined();
+    this.d.scheduler.set(MAX_DURATION_PREFIX + p.sid, now + room.maxParticipantDuration * 1000);
+    this.ensureSweep(now);
+    this.d.events.participantConnected(room, p);
+    for (const t of change.added) this.d.events.trackAdded(room, p, t);
+
+    // The client offered on a connection of its own; the mesh replaces it with one per pair.
+    const closed = this.mesh.retireInitial(p.sid, room.sid, m.peerConnections);
+    for (const other of others) {
+      this.sockets.sendTo(other.sid, {
+        type: 'update',
+        participants: [participantState(p)],
+        peer_connections: [this.mesh.pairUp(room.sid, other.sid, p.sid)],
+        subscribed: this.subscribed(this.bumpSubscribed(other), room.sid),
+      });
+    }
+    this.sockets.sendMsg(ws, {
+      type: 'connected',
+      version: 2,
+      session: p.session,
+      sid: room.sid,
+      name: room.uniqueName,
+      participant: { sid: p.sid, identity: p.identity },
+      participants: others.map(participantState),
+      peer_connections: closed,
+      published: this.published(p),
+      subscribed: this.subscribed(p, room.sid),
+      options: { session_timeout: this.sessionTimeoutSeconds() },
+    });
+    if (created) await this.d.publishRoom();
+  }
+
+  private async sync(ws: WebSocket, a: SocketAttachment, m: Extract<RoomMessage, { type: 'sync' }>): Promise<void> {
+    const token = await this.verify(m.token, a.roomName, a.accountSid);
+    const p = this.d.participants.bySession(m.session);
+    const room = this.d.store.current();
+    if (!p || !room || p.roomSid !== room.sid || p.status === 'disconnected') {
+      throw new TwilioError(53002, 'Signaling connection timed out: the session expired or is unknown');
+    }
+    if (p.identity !== token.identity) throw new TwilioError(20103, 'Invalid Access Token issuer/subject: the token is for another identity');
+    if (ws.readyState !== WebSocket.OPEN) return;
+
+    // The previous socket, if the server still holds it, is replaced.
+    const old = this.sockets.of(p.sid);
+    if (old && old !== ws) {
+      this.sockets.update(old, { participantSid: null });
+      this.sockets.close(old, 1000, 'replaced by a newer connection');
+    }
+    const wasReconnecting = p.status === 'reconnecting';
+    p.status = 'connected';
+    p.conn = a.conn;
+    if (wasReconnecting) p.revision += 1;
+    p.publishedRevision += 1;
+    p.subscribedRevision += 1;
+    const change = m.participant && m.participant.revision > p.clientRevision ? applyAndReport(this, p, m.participant, room) : null;
+    this.d.participants.save(p);
+    this.sockets.bind(ws, p.sid);
+    this.d.scheduler.clear(RECONNECT_PREFIX + p.sid);
+    this.ensureSweep(Date.now());
+
+    const others = this.d.participants.present(room.sid).filter((o) => o.sid !== p.sid);
+    if (wasReconnecting || change?.visibleChanged) {
+      const tracksChanged = !!change && (change.added.length > 0 || change.removed.length > 0);
+      for (const other of others) {
+        const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
+        if (tracksChanged) body.subscribed = this.subscribed(this.bumpSubscribed(other), room.sid);
+        this.sockets.sendTo(other.sid, body);
+      }
+    }
+    this.sockets.sendMsg(ws, {
+      type: 'synced',
+      version: 2,
+      session: p.session,
+      sid: room.sid,
+      name: room.uniqueName,
+      participant: { sid: p.sid, identity: p.identity },
+      participants: others.map(participantState),
+      peer_connections: this.mesh.syncStates(p.sid),
+      published: this.published(p),
+      subscribed: this.subscribed(p, room.sid),
+      options: { session_timeout: this.sessionTimeoutSeconds() },
+    });
+    this.relay(p, m.peerConnections);
+  }
+
+  /** Applies the client's participant state (tracks) and tells everyone what changed. */
+  private applyParticipant(p: ParticipantRecord, state: ClientParticipant): void {
+    const room = this.d.store.current();
+    if (!room || state.revision <= p.clientRevision) return;
+    const change = applyAndReport(this, p, state, room);
+    this.d.participants.save(p);
+    if (change.publishedChanged) this.sockets.sendTo(p.sid, { type: 'update', published: this.published(p) });
+    if (change.visibleChanged) {
+      for (const other of this.d.participants.present(room.sid)) {
+        if (other.sid === p.sid) continue;
+        const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
+        if (change.added.length || change.removed.length) body.subscribed = this.subscribed(this.bumpSubscribed(other), room.sid);
+        this.sockets.sendTo(other.sid, body);
+      }
+    }
+  }
+
+  /** Relays peer connection entries within their pairs; ids of other pairs are refused. */
+  private relay(p: ParticipantRecord, entries: PeerConnectionEntry[]): void {
+    for (const entry of entries) this.mesh.relay(p.sid, entry);
+  }
+
+  // ---- Presence ----
+
+  /** A participant's socket went away without `disconnect`: reconnecting for the session timeout. */
+  private dropped(participantSid: string, conn: string): void {
+    const p = this.d.participants.get(participantSid);
+    if (!p || p.status !== 'connected' || p.conn !== conn) return;
+    p.status = 'reconnecting';
+    p.revision += 1;
+    this.d.participants.save(p);
+    this.d.scheduler.set(RECONNECT_PREFIX + p.sid, Date.now() + this.sessionTimeoutSeconds() * 1000);
+    for (const other of this.d.participants.present(p.roomSid)) {
+      if (other.sid !== p.sid) this.sockets.sendTo(other.sid, { type: 'update', participants: [participantState(p)] });
+    }
+  }
+
+  /**
+   * Finds sockets whose peer vanished: the runtime does not always deliver webSocketClose for a
+   * hibernated socket, so liveness comes from the last auto-answered heartbeat and the last
+   * message. A socket silent for three heartbeat intervals is closed and its participant dropped.
+   */
+  private sweep(now: number): void {
+    let live = 0;
+    for (const ws of this.sockets.all()) {
+      const a = this.sockets.attachment(ws);
+      if (!a) continue;
+      const heartbeat = this.d.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const last = Math.max(heartbeat, a.lastSeen, a.openedAt);
+      const handshakeStale = !a.participantSid && now - a.openedAt > HANDSHAKE_DEADLINE_MS;
+      if (now - last > 3 * a.negotiatedTimeout + 1_000 || handshakeStale) {
+        this.sockets.close(ws, 3001, 'heartbeat timeout');
+        if (a.participantSid) {
+          this.sockets.unbind(a.participantSid, ws);
+          this.dropped(a.participantSid, a.conn);
+        }
+      } else {
+        live++;
+      }
+    }
+    if (live > 0) this.d.scheduler.set(SWEEP, now + SWEEP_INTERVAL_MS);
+  }
+
+  private ensureSweep(now: number): void {
+    if (this.d.scheduler.get(SWEEP) === undefined) this.d.scheduler.set(SWEEP, now + SWEEP_INTERVAL_MS);
+  }
+
+  /** Removes a participant: others are told, its pairs closed, the room may empty. */
+  private leave(p: ParticipantRecord): ParticipantRecord {
+    const now = Date.now();
+    const gone: ParticipantRecord = { ...p, status: 'disconnected', disconnectedAt: now, revision: p.revision + 1 };
+    this.d.participants.save(gone);
+    this.d.scheduler.clear(RECONNECT_PREFIX + p.sid);
+    this.d.scheduler.clear(MAX_DURATION_PREFIX + p.sid);
+    const room = this.d.store.get(p.roomSid);
+    const closes = this.mesh.closeAllFor(p.sid, room?.sid ?? null);
+    const remaining = this.d.participants.present(p.roomSid);
+    for (const other of remaining) {
+      const body: Record<string, unknown> = { type: 'update', participants: [participantState(gone)] };
+      const close = closes.get(other.sid);
+      if (close) body.peer_connections = [close];
+      if (p.tracks.length) body.subscribed = this.subscribed(this.bumpSubscribed(other), p.roomSid);
+      this.sockets.sendTo(other.sid, body);
+    }
+    if (room) {
+      for (const t of p.tracks) this.d.events.trackRemoved(room, gone, t);
+      this.d.events.participantDisconnected(room, gone);
+    }
+    if (room?.status === 'in-progress') this.d.lifecycle.participantLeft(remaining.length);
+    return gone;
+  }
+
+  /** Tells a participant why it is removed, closes its socket and removes it. */
+  private kick(p: ParticipantRecord, error: TwilioError): void {
+    const ws = this.sockets.of(p.sid);
+    if (ws) {
+      this.sockets.sendMsg(ws, { type: 'error', code: error.code, message: error.message });
+      this.sockets.update(ws, { participantSid: null });
+      this.sockets.close(ws, 1000, error.message.slice(0, 120));
+      this.sockets.unbind(p.sid, ws);
+    }
+    this.leave(p);
+  }
+
+  private bye(ws: WebSocket, a: SocketAttachment): void {
+    // `bye` ends the connection layer; without a `disconnect` first, the participant may come
+    // back with `sync`, so treat it like a dropped socket.
+    this.sockets.close(ws, 1000, 'bye');
+    if (a.participantSid) {
+      this.sockets.unbind(a.participantSid, ws);
+      this.dropped(a.participantSid, a.conn);
+    }
+  }
+
+  /**
+   * A message the server cannot accept: the sender gets a Twilio `error` (which ends its session
+   * on the client) and is removed; nobody else is affected.
+   */
+  private fail(ws: WebSocket, err: unknown): void {
+    const error = err instanceof TwilioError ? err : new TwilioError(53000, 'Signaling connection error');
+    if (!(err instanceof TwilioError)) console.error('signaling handler failed', err);
+    const a = this.sockets.attachment(ws);
+    this.sockets.sendMsg(ws, { type: 'error', code: error.code, message: error.message });
+    this.sockets.close(ws, 1000, error.message.slice(0, 120));
+    if (a?.participantSid) {
+      const p = this.d.participants.get(a.participantSid);
+      this.sockets.update(ws, { participantSid: null });
+      this.sockets.unbind(a.participantSid, ws);
+      if (p && p.status !== 'disconnected' && p.conn === a.conn) this.leave(p);
+    }
+  }
+
+  // ---- Helpers ----
+
+  private async verify(jwt: string, roomName: string, accountSid: string): Promise<VideoToken> {
+    const token = await verifyAccessToken(jwt, accountsOf(this.d.env), roomName);
+    if (token.accountSid !== accountSid) {
+      throw new TwilioError(20103, 'Invalid Access Token issuer/subject: the token belongs to another account');
+    }
+    return token;
+  }
+
+  private boundParticipant(a: SocketAttachment): ParticipantRecord {
+    const p = a.participantSid ? this.d.participants.get(a.participantSid) : null;
+    if (!p || p.status === 'disconnected' || p.conn !== a.conn) {
+      throw new TwilioError(53004, 'Client sent an invalid signaling message: update before connect');
+    }
+    return p;
+  }
+
+  private published(p: ParticipantRecord) {
+    return {
+      revision: p.publishedRevision,
+      tracks: [
+        ...p.tracks.map((t) => ({ id: t.id, sid: t.sid, state: 'ready' })),
+        ...p.failed.map((f) => ({ id: f.id, state: 'failed', error: f.error })),
+      ],
+    };
+  }
+
+  /** What `p` receives: every track of every other present participant. */
+  private subscribed(p: ParticipantRecord, roomSid: string) {
+    const tracks: { sid: string; id: string }[] = [];
+    for (const other of this.d.participants.present(roomSid)) {
+      if (other.sid === p.sid) continue;
+      for (const t of other.tracks) tracks.push({ sid: t.sid, id: t.id });
+    }
+    return { revision: p.subscribedRevision, tracks };
+  }
+
+  private bumpSubscribed(p: ParticipantRecord): ParticipantRecord {
+    p.subscribedRevision += 1;
+    this.d.participants.save(p);
+    return p;
+  }
+
+  sessionTimeoutSeconds(): number {
+    const configured = Number(this.d.env.SESSION_TIMEOUT_SECONDS);
+    return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_SESSION_TIMEOUT_S;
+  }
+
+  /** Used by the tracks step to report events. */
+  get events(): SignalingEvents {
+    return this.d.events;
+  }
+}
+
+/** Applies a client participant state to `p` (in place) and reports track events. */
+function applyAndReport(s: Signaling, p: ParticipantRecord, state: ClientParticipant, room: RoomRecord) {
+  const change = applyTracks(p, state.tracks, room, Date.now());
+  p.clientRevision = Math.max(p.clientRevision, state.revision);
+  if (change.visibleChanged) p.revision += 1;
+  if (change.publishedChanged) p.publishedRevision += 1;
+  for (const t of change.added) s.events.trackAdded(room, p, t);
+  for (const t of change.removed) s.events.trackRemoved(room, p, t);
+  for (const t of change.enabled) s.events.trackEnabled(room, p, t);
+  for (const t of change.disabled) s.events.trackDisabled(room, p, t);
+  return change;
+}
+
+function clamp(v: number, [min, max]: readonly [number, number]): number {
+  return Math.min(max, Math.max(min, v));
+}
