@@ -21,6 +21,15 @@ describe('signaling: room rules', () => {
     expect(list.map((p) => p.identity).sort()).toEqual(['sam', 'watcher']);
   });
 
+  it('keeps an ad-hoc room alive when its only participant is replaced by a duplicate identity', async () => {
+    const room = uniqueName('solo');
+    const first = await SignalingClient.join(room, 'solo');
+    const second = await SignalingClient.join(room, 'solo');
+    expect(second.connected?.sid).toBe(first.connected.sid);
+    expect((await first.nextMsg((m) => m.type === 'error')).code).toBe(53205);
+    expect((await api('GET', `/v1/Rooms/${first.connected.sid}`)).body.status).toBe('in-progress');
+  });
+
   it('refuses the participant over MaxParticipants with 53105', async () => {
     const room = (await createRoom({ MaxParticipants: '2', Type: 'peer-to-peer' })).body;
     await SignalingClient.join(room.unique_name, 'p1');

@@ -19,7 +19,9 @@ import type { ClientParticipant, PeerConnectionEntry, RoomMessage } from './prot
 import { parseFrame } from './protocol';
 import type { SocketAttachment } from './sockets';
 import { Sockets } from './sockets';
-import { applyTracks } from './tracks';
+import type { SubscribeRule } from './subscribe-rules';
+import { DEFAULT_SUBSCRIBE_RULES, subscriptionsOf } from './subscribe-rules';
+import { applyTracks, changesSubscriptions } from './tracks';
 
 /** Deadline keys this module owns. */
 export const RECONNECT_PREFIX = 'reconnect:';
@@ -183,6 +185,20 @@ export class Signaling {
     return this.leave(p);
   }
 
+  /**
+   * REST subscribe rules: replaces `sid`'s rules and sends it what it receives now, under a new
+   * `subscribed` revision. Null when the participant is gone. A reconnecting participant gets the
+   * new set in its `synced`.
+   */
+  setSubscribeRules(sid: string, rules: SubscribeRule[]): ParticipantRecord | null {
+    const p = this.d.participants.get(sid);
+    if (!p || p.status === 'disconnected') return null;
+    p.subscribeRules = rules;
+    this.bumpSubscribed(p);
+    this.sockets.sendTo(p.sid, { type: 'update', subscribed: this.subscribed(p, p.roomSid) });
+    return p;
+  }
+
   // ---- Message handling ----
 
   private async handle(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
@@ -274,7 +290,8 @@ export class Signaling {
     // A second connection with a connected identity takes over; the first is told 53205.
     for (const other of this.d.participants.present(room.sid)) {
       if (other.identity === token.identity) {
-        this.kick(other, new TwilioError(53205, 'Participant disconnected because of duplicate identity'));
+        // The newcomer takes the place at once, so this leave must not count as the room emptying.
+        this.kick(other, new TwilioError(53205, 'Participant disconnected because of duplicate identity'), { replaced: true });
       }
     }
     const others = this.d.participants.present(room.sid);
@@ -295,6 +312,7 @@ export class Signaling {
       subscribedRevision: 1,
       tracks: [],
       failed: [],
+      subscribeRules: initialSubscribeRules(room, m.subscribeRules),
       connectedAt: now,
       disconnectedAt: null,
     };
@@ -363,7 +381,7 @@ export class Signaling {
 
     const others = this.d.participants.present(room.sid).filter((o) => o.sid !== p.sid);
     if (wasReconnecting || change?.visibleChanged) {
-      const tracksChanged = !!change && (change.added.length > 0 || change.removed.length > 0);
+      const tracksChanged = !!change && changesSubscriptions(change);
       for (const other of others) {
         const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
         if (tracksChanged) body.subscribed = this.subscribed(this.bumpSubscribed(other), room.sid);
@@ -397,7 +415,7 @@ export class Signaling {
       for (const other of this.d.participants.present(room.sid)) {
         if (other.sid === p.sid) continue;
         const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
-        if (change.added.length || change.removed.length) body.subscribed = this.subscribed(this.bumpSubscribed(other), room.sid);
+        if (changesSubscriptions(change)) body.subscribed = this.subscribed(this.bumpSubscribed(other), room.sid);
         this.sockets.sendTo(other.sid, body);
       }
     }
@@ -453,8 +471,11 @@ export class Signaling {
     if (this.d.scheduler.get(SWEEP) === undefined) this.d.scheduler.set(SWEEP, now + SWEEP_INTERVAL_MS);
   }
 
-  /** Removes a participant: others are told, its pairs closed, the room may empty. */
-  private leave(p: ParticipantRecord): ParticipantRecord {
+  /**
+   * Removes a participant: others are told, its pairs closed, the room may empty. `replaced`: a
+   * participant with the same identity is joining in the same step, so the room is not emptying.
+   */
+  private leave(p: ParticipantRecord, opts: { replaced?: boolean } = {}): ParticipantRecord {
     const now = Date.now();
     const gone: ParticipantRecord = { ...p, status: 'disconnected', disconnectedAt: now, revision: p.revision + 1 };
     this.d.participants.save(gone);
@@ -474,12 +495,12 @@ export class Signaling {
       for (const t of p.tracks) this.d.events.trackRemoved(room, gone, t);
       this.d.events.participantDisconnected(room, gone);
     }
-    if (room?.status === 'in-progress') this.d.lifecycle.participantLeft(remaining.length);
+    if (room?.status === 'in-progress' && !opts.replaced) this.d.lifecycle.participantLeft(remaining.length);
     return gone;
   }
 
   /** Tells a participant why it is removed, closes its socket and removes it. */
-  private kick(p: ParticipantRecord, error: TwilioError): void {
+  private kick(p: ParticipantRecord, error: TwilioError, opts: { replaced?: boolean } = {}): void {
     const ws = this.sockets.of(p.sid);
     if (ws) {
       this.sockets.sendMsg(ws, { type: 'error', code: error.code, message: error.message });
@@ -487,7 +508,7 @@ export class Signaling {
       this.sockets.close(ws, 1000, error.message.slice(0, 120));
       this.sockets.unbind(p.sid, ws);
     }
-    this.leave(p);
+    this.leave(p, opts);
   }
 
   private bye(ws: WebSocket, a: SocketAttachment): void {
@@ -546,13 +567,9 @@ export class Signaling {
     };
   }
 
-  /** What `p` receives: every track of every other present participant. */
+  /** What `p` receives: the tracks of the other present participants that its subscribe rules let through. */
   private subscribed(p: ParticipantRecord, roomSid: string) {
-    const tracks: { sid: string; id: string }[] = [];
-    for (const other of this.d.participants.present(roomSid)) {
-      if (other.sid === p.sid) continue;
-      for (const t of other.tracks) tracks.push({ sid: t.sid, id: t.id });
-    }
+    const tracks = subscriptionsOf(p, this.d.participants.present(roomSid)).map(({ track }) => ({ sid: track.sid, id: track.id }));
     return { revision: p.subscribedRevision, tracks };
   }
 
@@ -584,6 +601,15 @@ function applyAndReport(s: Signaling, p: ParticipantRecord, state: ClientPartici
   for (const t of change.enabled) s.events.trackEnabled(room, p, t);
   for (const t of change.disabled) s.events.trackDisabled(room, p, t);
   return change;
+}
+
+/**
+ * The rules a participant starts with: the client's own (`connect.subscribe`), or everything.
+ * Peer-to-peer and Go rooms have no track subscriptions on Twilio: everyone receives everything.
+ */
+function initialSubscribeRules(room: RoomRecord, fromClient: SubscribeRule[] | undefined): SubscribeRule[] {
+  const supported = room.type === 'group' || room.type === 'group-small';
+  return supported && fromClient ? fromClient : [...DEFAULT_SUBSCRIBE_RULES];
 }
 
 function clamp(v: number, [min, max]: readonly [number, number]): number {
