@@ -1,0 +1,192 @@
+/**
+ * Runs inside the test page, before the twilio-video browser build: it drives one participant
+ * through the real SDK and records what the SDK reports, for the Node-side tests to read through
+ * `page.evaluate` (see ../support/browser.ts and ../support/harness-api.ts).
+ *
+ * It must load first because the SDK captures `window.WebSocket` when its script runs: wrapping the
+ * constructor before that is how the harness gets hold of the signaling socket to drop it.
+ */
+import type * as VideoSdk from 'twilio-video';
+import type { ConnectOptions, LocalDataTrack, LocalTrack, RemoteParticipant, RemoteTrack, Room } from 'twilio-video';
+import type { ConnectResult, Failure, HarnessApi, HarnessEvent, MediaKind, PublishResult } from '../support/harness-api';
+
+declare global {
+  interface Window {
+    Twilio?: { Video: typeof VideoSdk };
+    atriumTest: HarnessApi;
+  }
+}
+
+const sockets: WebSocket[] = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class TrackedWebSocket extends NativeWebSocket {
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols);
+    sockets.push(this);
+  }
+};
+
+let room: Room | null = null;
+const localTracks: LocalTrack[] = [];
+const recorded: HarnessEvent[] = [];
+
+type EventBody = HarnessEvent extends infer E ? (E extends HarnessEvent ? Omit<E, 'at'> : never) : never;
+const record = (event: EventBody): void => {
+  recorded.push({ at: Date.now(), ...event } as HarnessEvent);
+};
+
+function sdk(): typeof VideoSdk {
+  const video = window.Twilio?.Video;
+  if (!video) throw new Error('twilio-video is not loaded (window.Twilio.Video is missing)');
+  return video;
+}
+
+function failure(error: unknown): Failure {
+  const code = (error as { code?: unknown } | null)?.code;
+  return {
+    ok: false,
+    code: typeof code === 'number' ? code : null,
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+function trackSubscribed(track: RemoteTrack, trackSid: string, participant: RemoteParticipant): void {
+  record({ type: 'trackSubscribed', identity: participant.identity, kind: track.kind, trackSid, trackName: track.name });
+}
+
+function watch(r: Room): void {
+  // connect() can resolve after some tracks of participants already in the room were subscribed;
+  // record those first so that the event log is the complete history of subscriptions.
+  for (const participant of r.participants.values()) {
+    for (const publication of participant.tracks.values()) {
+      if (publication.track) trackSubscribed(publication.track, publication.trackSid, participant);
+    }
+  }
+  r.on('participantConnected', (p) => record({ type: 'participantConnected', identity: p.identity, participantSid: p.sid }));
+  r.on('participantDisconnected', (p) => record({ type: 'participantDisconnected', identity: p.identity, participantSid: p.sid }));
+  r.on('trackSubscribed', (track, publication, p) => trackSubscribed(track, publication.trackSid, p));
+  r.on('trackUnsubscribed', (track, publication, p) =>
+    record({ type: 'trackUnsubscribed', identity: p.identity, kind: track.kind, trackSid: publication.trackSid }),
+  );
+  r.on('trackSubscriptionFailed', (error, publication, p) =>
+    record({ type: 'trackSubscriptionFailed', identity: p.identity, trackSid: publication.trackSid, ...codeAndMessage(error) }),
+  );
+  r.on('trackMessage', (data, track, p) =>
+    record({ type: 'message', from: p.identity, trackSid: track.sid, data: typeof data === 'string' ? data : `[${data.byteLength} bytes]` }),
+  );
+  r.on('reconnecting', (error) => record({ type: 'reconnecting', ...codeAndMessage(error) }));
+  r.on('reconnected', () => record({ type: 'reconnected' }));
+  r.on('disconnected', (_room, error) => {
+    record({ type: 'disconnected', code: error ? error.code : null, message: error ? error.message : null });
+    for (const track of localTracks) if (track.kind !== 'data') track.stop();
+  });
+}
+
+function codeAndMessage(error: unknown): { code: number | null; message: string } {
+  const { code, message } = failure(error);
+  return { code, message };
+}
+
+function publishedSids(r: Room): Record<MediaKind, string[]> {
+  const sids: Record<MediaKind, string[]> = { audio: [], video: [], data: [] };
+  for (const publication of r.localParticipant.tracks.values()) sids[publication.kind].push(publication.trackSid);
+  return sids;
+}
+
+async function createTrack(kind: MediaKind, name?: string): Promise<LocalTrack> {
+  const Video = sdk();
+  // Small video keeps three fake cameras and their encoders cheap on a CI machine.
+  if (kind === 'video') return Video.createLocalVideoTrack({ name, width: 320, height: 240, frameRate: 15 });
+  if (kind === 'audio') return Video.createLocalAudioTrack({ name });
+  return new Video.LocalDataTrack({ name });
+}
+
+window.atriumTest = {
+  sdkVersion: () => sdk().version,
+
+  async probeMedia() {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    const tracks = stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, readyState: t.readyState }));
+    for (const track of stream.getTracks()) track.stop();
+    return tracks;
+  },
+
+  async connect(request): Promise<ConnectResult> {
+    if (room) return { ok: false, code: null, message: 'this page already connected once; open a new page' };
+    const kinds = (['audio', 'video', 'data'] as const).filter((kind) => request[kind]);
+    try {
+      for (const kind of kinds) localTracks.push(await createTrack(kind));
+      // wsServer is honoured by every SDK build but absent from its ConnectOptions type.
+      const options: ConnectOptions & { wsServer: string } = {
+        name: request.room,
+        tracks: localTracks,
+        wsServer: request.wsServer,
+        insights: false,
+      };
+      const r = await sdk().connect(request.token, options);
+      room = r;
+      watch(r);
+      return {
+        ok: true,
+        roomSid: r.sid,
+        participantSid: r.localParticipant.sid,
+        identity: r.localParticipant.identity,
+        localTrackSids: publishedSids(r),
+      };
+    } catch (error) {
+      for (const track of localTracks) if (track.kind !== 'data') track.stop();
+      return failure(error);
+    }
+  },
+
+  events: () => recorded.slice(),
+
+  roomState: () => room?.state ?? null,
+
+  async publish(kind, name): Promise<PublishResult> {
+    if (!room) return { ok: false, code: null, message: 'not connected' };
+    try {
+      const track = await createTrack(kind, name);
+      localTracks.push(track);
+      const publication = await room.localParticipant.publishTrack(track);
+      return { ok: true, trackSid: publication.trackSid, kind, name: publication.trackName };
+    } catch (error) {
+      return failure(error);
+    }
+  },
+
+  send(text) {
+    const dataTracks = localTracks.filter((t): t is LocalDataTrack => t.kind === 'data');
+    for (const track of dataTracks) track.send(text);
+    return dataTracks.length;
+  },
+
+  async videoBytesReceived() {
+    const bytes: Record<string, number> = {};
+    if (!room) return bytes;
+    for (const report of await room.getStats()) {
+      for (const stats of report.remoteVideoTrackStats) {
+        bytes[stats.trackSid] = (bytes[stats.trackSid] ?? 0) + (stats.bytesReceived ?? 0);
+      }
+    }
+    return bytes;
+  },
+
+  dropSignaling() {
+    const open = sockets.filter((ws) => ws.readyState === NativeWebSocket.OPEN);
+    for (const ws of open) {
+      // The server gets a real close (4000: not a normal 1000 or a `bye`). The SDK is told what the
+      // browser reports when a connection dies without a closing handshake, 1006, at once, so the
+      // outcome does not depend on what close code, if any, the server answers with. By the time
+      // the real close event arrives the SDK has already replaced this connection and ignores it.
+      ws.close(4000, 'dropped by test');
+      ws.dispatchEvent(new CloseEvent('close', { code: 1006, reason: 'dropped by test', wasClean: false }));
+    }
+    return open.length;
+  },
+
+  disconnect() {
+    room?.disconnect();
+    for (const track of localTracks) if (track.kind !== 'data') track.stop();
+  },
+};

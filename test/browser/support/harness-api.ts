@@ -1,0 +1,75 @@
+/**
+ * The contract between Node-side browser tests and the in-page harness (../page/harness.ts).
+ * Everything here crosses `page.evaluate`, so it is plain JSON: no SDK objects, no DOM types.
+ * This file imports nothing so that both the Node and the DOM typecheck can include it.
+ */
+
+export type MediaKind = 'audio' | 'video' | 'data';
+
+export interface ConnectRequest {
+  token: string;
+  room: string;
+  wsServer: string;
+  /** Local tracks to publish at connect: fake camera/microphone, and a LocalDataTrack. */
+  audio: boolean;
+  video: boolean;
+  data: boolean;
+}
+
+/** A failure as the SDK reports it: TwilioError code (null for non-Twilio errors) and message. */
+export interface Failure {
+  ok: false;
+  code: number | null;
+  message: string;
+}
+
+export type ConnectResult =
+  | { ok: true; roomSid: string; participantSid: string; identity: string; localTrackSids: Record<MediaKind, string[]> }
+  | Failure;
+
+export type PublishResult = { ok: true; trackSid: string; kind: MediaKind; name: string } | Failure;
+
+/** What happened in the page's Room, in order; `at` is Date.now() in the page. */
+export type HarnessEvent = { at: number } & (
+  | { type: 'participantConnected'; identity: string; participantSid: string }
+  | { type: 'participantDisconnected'; identity: string; participantSid: string }
+  | { type: 'trackSubscribed'; identity: string; kind: MediaKind; trackSid: string; trackName: string }
+  | { type: 'trackUnsubscribed'; identity: string; kind: MediaKind; trackSid: string }
+  | { type: 'trackSubscriptionFailed'; identity: string; trackSid: string; code: number | null; message: string }
+  | { type: 'message'; from: string; trackSid: string; data: string }
+  | { type: 'reconnecting'; code: number | null; message: string }
+  | { type: 'reconnected' }
+  | { type: 'disconnected'; code: number | null; message: string | null }
+);
+
+export type HarnessEventType = HarnessEvent['type'];
+
+export interface HarnessApi {
+  /** Twilio.Video.version of the SDK the page loaded. */
+  sdkVersion(): string;
+  /** getUserMedia with the fake devices: what the browser hands out. */
+  probeMedia(): Promise<{ kind: string; label: string; readyState: string }[]>;
+  /** Connects this page's one participant; events are recorded from here on. */
+  connect(request: ConnectRequest): Promise<ConnectResult>;
+  events(): HarnessEvent[];
+  /** The Room's state ('connected', 'reconnecting', 'disconnected') or null before connect. */
+  roomState(): string | null;
+  /** Creates and publishes one more local track after connect. */
+  publish(kind: MediaKind, name: string): Promise<PublishResult>;
+  /** Sends on every published LocalDataTrack; returns how many it sent on. */
+  send(text: string): number;
+  /** bytesReceived per subscribed remote video track sid, from room.getStats(). */
+  videoBytesReceived(): Promise<Record<string, number>>;
+  /**
+   * Closes the signaling WebSocket(s) the SDK opened with a non-1000 code, as a network or server
+   * failure would: the SDK must then reconnect (`reconnecting` → `reconnected`). Returns how many.
+   */
+  dropSignaling(): number;
+  /** Local disconnect (Room.disconnect()) and stop of all local tracks. */
+  disconnect(): void;
+}
+
+/** What the harness page puts on `window`. */
+export interface HarnessGlobals {
+  atriumTest: HarnessApi;
+}
