@@ -41,6 +41,8 @@ export class CatalogSync {
   }
 
   private async publishNow(): Promise<void> {
+    if (!this.store.mayHaveUnpublished) return;
+    this.store.mayHaveUnpublished = false;
     const pending = this.store.unpublished();
     if (!pending.length) return;
     const catalog = this.catalog();
@@ -52,6 +54,7 @@ export class CatalogSync {
       }
       this.scheduler.clear(CATALOG_RETRY);
     } catch (err) {
+      this.store.mayHaveUnpublished = true;
       console.error('catalog publish failed; retrying', err);
       this.scheduler.set(CATALOG_RETRY, Date.now() + RETRY_MS);
     }

@@ -6,6 +6,13 @@ import type { RoomRecord } from './room-record';
  * so completed rooms stay here by sid.
  */
 export class RoomStore {
+  /**
+   * Whether a room may have changed since the catalog last acknowledged everything. Starts true so
+   * the first publish after a wake checks storage once; after that, only a save sets it, and the
+   * signaling hot path skips the catalog check entirely.
+   */
+  mayHaveUnpublished = true;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS rooms (
       sid TEXT PRIMARY KEY,
@@ -32,6 +39,7 @@ export class RoomStore {
   /** Saves a room, bumping its revision; an in-progress room becomes the name's current one. */
   save(room: RoomRecord): RoomRecord {
     const saved = { ...room, revision: room.revision + 1 };
+    this.mayHaveUnpublished = true;
     this.sql.exec(
       `INSERT INTO rooms (sid, json, revision) VALUES (?, ?, ?)
        ON CONFLICT(sid) DO UPDATE SET json = excluded.json, revision = excluded.revision`,
