@@ -33,7 +33,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    // Node-side suites with their own configs: vitest.node.config.ts, vitest.browser.config.ts.
-    exclude: ['test/node/**', 'test/browser/**'],
+    // Node-side suites with their own configs: vitest.node.config.ts, vitest.browser.config.ts,
+    // vitest.robustness.config.ts.
+    exclude: ['test/node/**', 'test/browser/**', 'test/robustness/**'],
   },
 });

@@ -3,8 +3,11 @@ import type { Env } from './env';
 import { TwilioError } from './errors';
 import type { AuthVariables } from './http/auth';
 import { basicAuth } from './http/auth';
+import { bench } from './bench/routes';
 import { devToken } from './dev/token-route';
+import { participants } from './participants/routes';
 import { rooms } from './rooms/routes';
+import { settings } from './settings/routes';
 import { signaling } from './signaling/route';
 
 /** The Worker's HTTP surface: Twilio's Video v1 REST API under /v1. */
@@ -12,9 +15,14 @@ export const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 
 app.use('/v1/*', basicAuth);
 app.route('/v1/Rooms', rooms);
+app.route('/v1/Rooms/:roomSid/Participants', participants);
+// Atrium extension: the account's room settings (Twilio kept them in its console).
+app.route('/v1/Settings', settings);
 app.route('/signaling', signaling);
 // Development-only token minting; answers 404 unless DEV_TOKEN_ENDPOINT is "true".
 app.route('/dev', devToken);
+// Floor routes for `npm run bench`; answer 404 unless BENCH_ROUTES is "true".
+app.route('/bench', bench);
 
 app.notFound((c) => {
   const err = new TwilioError(20404, `The requested resource ${new URL(c.req.url).pathname.slice(0, 200)} was not found`);

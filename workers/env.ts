@@ -1,3 +1,4 @@
+import type { BenchObject } from '../durable-objects/bench/bench-object';
 import type { CatalogObject } from '../durable-objects/catalog/catalog-object';
 import type { RoomObject } from '../durable-objects/room/room-object';
 
@@ -29,8 +30,14 @@ export interface Env {
   SESSION_TIMEOUT_SECONDS?: string;
   /** "true" mounts GET /dev/token (tokens for anyone: local development only); anything else → 404. */
   DEV_TOKEN_ENDPOINT?: string;
+  /** Optional JSON object of room defaults, in the fields of GET /v1/Settings/Rooms; accounts' saved settings override it. */
+  ROOM_DEFAULTS?: string;
+  /** "true" mounts the floor routes under /bench that `npm run bench` measures against; never set it in production. */
+  BENCH_ROUTES?: string;
   /** One Room Durable Object per account + room name. */
   ROOMS: DurableObjectNamespace<RoomObject>;
   /** One catalog Durable Object per account: listing and sid lookup. */
   CATALOG: DurableObjectNamespace<CatalogObject>;
+  /** Floor objects for `npm run bench` (a fresh object per call, an echo WebSocket); unused otherwise. */
+  BENCH: DurableObjectNamespace<BenchObject>;
 }

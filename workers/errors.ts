@@ -35,10 +35,12 @@ const CODES: Record<number, [ErrorStatus, string]> = {
   53114: [400, 'Room creation parameter(s) incompatible with the Room type'],
   53115: [400, 'MediaRegion is invalid'],
   53116: [400, 'There are no media servers available in the MediaRegion'],
+  53117: [400, 'The subscription operation requested is not supported for the Room type'],
   53200: [400, 'Participant identity is invalid'],
   53201: [400, 'Participant identity is too long'],
   53202: [400, 'Participant identity contains invalid characters'],
   53204: [404, 'Participant not found'],
+  53215: [400, 'Invalid Subscribe Rule(s)'],
 };
 
 /** The plain, serializable shape of an error: what crosses Durable Object RPC. */

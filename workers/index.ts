@@ -1,6 +1,7 @@
 import { app } from './app';
 import type { Env } from './env';
 
+export { BenchObject } from '../durable-objects/bench/bench-object';
 export { CatalogObject } from '../durable-objects/catalog/catalog-object';
 export { RoomObject } from '../durable-objects/room/room-object';
 

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../../workers/env';
+import type { RoomDefaults } from '../../workers/rooms/room-params';
 import type { RoomRecord, RoomStatus } from '../room/room-record';
 
 /** Filters and paging of a room list, already validated by the Worker. */
@@ -38,6 +39,28 @@ export class CatalogObject extends DurableObject<Env> {
     )`);
     this.sql.exec('CREATE INDEX IF NOT EXISTS rooms_by_status ON rooms (status, date_created DESC, sid DESC)');
     this.sql.exec('CREATE INDEX IF NOT EXISTS rooms_by_name ON rooms (unique_name, status)');
+    // The account's settings by name ('rooms': the room settings), each a JSON object of the
+    // fields the account set; fields it never set follow the deployment's defaults.
+    this.sql.exec('CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, json TEXT NOT NULL)');
+  }
+
+  /** The room settings the account saved (only the fields it set), or none. */
+  roomSettings(): Partial<RoomDefaults> {
+    const row = this.sql.exec<{ json: string }>("SELECT json FROM settings WHERE name = 'rooms'").toArray()[0];
+    return row ? (JSON.parse(row.json) as Partial<RoomDefaults>) : {};
+  }
+
+  /**
+   * Saves `patch` (already validated) over the saved room settings and returns them all. Read and
+   * write run with no await between them, so concurrent updates of different fields both stick.
+   */
+  updateRoomSettings(patch: Partial<RoomDefaults>): Partial<RoomDefaults> {
+    const merged = { ...this.roomSettings(), ...patch };
+    this.sql.exec(
+      "INSERT INTO settings (name, json) VALUES ('rooms', ?) ON CONFLICT(name) DO UPDATE SET json = excluded.json",
+      JSON.stringify(merged),
+    );
+    return merged;
   }
 
   upsert(room: RoomRecord): void {

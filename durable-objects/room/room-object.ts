@@ -23,10 +23,13 @@ import { CATALOG_RETRY, CatalogSync } from './catalog-sync';
 import type { EndReason, LifecycleListener } from './lifecycle';
 import { Lifecycle } from './lifecycle';
 import { Outbox } from './outbox';
+import type { ParticipantRules, ParticipantTracks, ParticipantView } from './participants-api';
+import { ParticipantsApi } from './participants-api';
 import type { RoomRecord, RoomSpec } from './room-record';
 import { RoomStore } from './room-store';
 import { Scheduler } from './scheduler';
 import type { ParticipantRecord, TrackRecord } from './signaling/participant-record';
+import type { ParticipantQuery } from './signaling/participant-store';
 import { ParticipantStore } from './signaling/participant-store';
 import type { SignalingEvents } from './signaling/signaling';
 import { Signaling } from './signaling/signaling';
@@ -53,6 +56,8 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private readonly outbox: Outbox;
   private readonly participants: ParticipantStore;
   private readonly signaling: Signaling;
+  /** The REST participant resources' view of the room (RPC methods below delegate to it). */
+  private readonly participantsApi: ParticipantsApi;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,6 +86,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
       startAdHocRoom: (accountSid, name) => this.startAdHocRoom(accountSid, name),
       publishRoom: () => this.catalogSync.publish(),
     });
+    this.participantsApi = new ParticipantsApi(this.store, this.participants, this.signaling);
     // Heartbeats are answered by the runtime itself, so idle rooms stay hibernated; the time of
     // the last one answered tells the sweep which sockets are alive.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT, HEARTBEAT));
@@ -141,6 +147,41 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     const ended = this.lifecycle.end(room, 'rest');
     await this.catalogSync.publish();
     return ok(ended);
+  }
+
+  // ---- RPC for the participant resources; `who` is a participant sid or identity ----
+
+  /** One page of the room's participants, plus one row when more follow. */
+  async listParticipants(roomSid: string, query: ParticipantQuery): Promise<Result<ParticipantView[]>> {
+    return this.participantsApi.list(roomSid, query);
+  }
+
+  async participant(roomSid: string, who: string): Promise<Result<ParticipantView>> {
+    return this.participantsApi.participant(roomSid, who);
+  }
+
+  /** REST `Status=disconnected`. The room may end with it (ad-hoc rooms), so the catalog is updated. */
+  async disconnectParticipant(roomSid: string, who: string): Promise<Result<ParticipantView>> {
+    const result = this.participantsApi.disconnect(roomSid, who);
+    await this.catalogSync.publish();
+    return result;
+  }
+
+  async publishedTracks(roomSid: string, who: string): Promise<Result<ParticipantTracks>> {
+    return this.participantsApi.publishedTracks(roomSid, who);
+  }
+
+  async subscribedTracks(roomSid: string, who: string): Promise<Result<ParticipantTracks>> {
+    return this.participantsApi.subscribedTracks(roomSid, who);
+  }
+
+  async subscribeRules(roomSid: string, who: string): Promise<Result<ParticipantRules>> {
+    return this.participantsApi.subscribeRules(roomSid, who);
+  }
+
+  /** Replaces the rules (validated again here) and sends the participant its new subscriptions. */
+  async setSubscribeRules(roomSid: string, who: string, rules: unknown): Promise<Result<ParticipantRules>> {
+    return this.participantsApi.setSubscribeRules(roomSid, who, rules);
   }
 
   // ---- Alarm: every deadline of the room, earliest first ----

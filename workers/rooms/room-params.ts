@@ -190,14 +190,15 @@ function incompatible(param: string, type: RoomType): TwilioError {
   return new TwilioError(53114, `Room creation parameter(s) incompatible with the Room type: ${param} is not available in ${type} rooms`);
 }
 
-function integer(params: Params, name: string, code: number): number | undefined {
+export function integer(params: Params, name: string, code: number): number | undefined {
   const raw = params.get(name);
   if (raw === undefined) return undefined;
   if (!/^[+-]?\d{1,12}$/.test(raw.trim())) throw new TwilioError(code, `${name} must be an integer`);
   return Number(raw.trim());
 }
 
-function timeout(params: Params, name: string): number | undefined {
+/** A room timeout in minutes (TIMEOUT_RANGE); 53109 outside it. */
+export function timeout(params: Params, name: string): number | undefined {
   const value = integer(params, name, 53109);
   const [min, max] = TIMEOUT_RANGE;
   if (value !== undefined && (value < min || value > max)) {

@@ -1,4 +1,5 @@
 /** A participant of a room, as the Room object stores it. */
+import type { SubscribeRule } from './subscribe-rules';
 
 export type ParticipantStatus = 'connected' | 'reconnecting' | 'disconnected';
 export type TrackKind = 'audio' | 'video' | 'data';
@@ -41,6 +42,8 @@ export interface ParticipantRecord {
   subscribedRevision: number;
   tracks: TrackRecord[];
   failed: FailedTrack[];
+  /** Which other participants' tracks it receives (see subscribe-rules.ts); absent in older records: all. */
+  subscribeRules?: SubscribeRule[];
   /** Epoch ms. */
   connectedAt: number;
   disconnectedAt: number | null;

@@ -1,5 +1,21 @@
 import type { ParticipantRecord } from './participant-record';
 
+/** Filters and paging of a REST participant list, already validated by the Worker. */
+export interface ParticipantQuery {
+  /** `connected` matches reconnecting participants too: REST shows them as connected. */
+  status: 'connected' | 'disconnected' | 'reconnecting';
+  identity?: string;
+  /** Epoch ms, inclusive. */
+  createdAfter?: number;
+  /** Epoch ms, exclusive. */
+  createdBefore?: number;
+  pageSize: number;
+  /** Rows to skip when no cursor is given (`Page` × `PageSize`). */
+  offset: number;
+  /** Keyset cursor: the last row of the previous page. */
+  after?: { dateCreated: number; sid: string };
+}
+
 /**
  * Participants in the room's SQLite storage. Everything a message handler needs is read from here,
  * so the object can hibernate or be evicted between any two messages and carry on.
@@ -49,17 +65,64 @@ export class ParticipantStore {
     );
   }
 
+  /**
+   * The participant of the room with this identity: the one connected (or reconnecting) now, else
+   * the one that connected last.
+   */
+  byIdentity(roomSid: string, identity: string): ParticipantRecord | null {
+    return this.one(
+      `SELECT json FROM participants WHERE room_sid = ? AND identity = ?
+       ORDER BY status = 'disconnected', connected_at DESC, sid DESC LIMIT 1`,
+      roomSid,
+      identity,
+    );
+  }
+
+  /**
+   * One page of the room's participants, newest first; pageSize + 1 rows so the caller knows
+   * whether more follow. Reconnecting participants are never `reconnecting` over REST (they keep
+   * their place and tracks), so that filter matches nothing.
+   */
+  list(roomSid: string, query: ParticipantQuery): ParticipantRecord[] {
+    const where = ['room_sid = ?'];
+    const args: (string | number)[] = [roomSid];
+    if (query.status === 'disconnected') where.push("status = 'disconnected'");
+    else if (query.status === 'connected') where.push("status IN ('connected', 'reconnecting')");
+    else return [];
+    if (query.identity !== undefined) {
+      where.push('identity = ?');
+      args.push(query.identity);
+    }
+    if (query.createdAfter !== undefined) {
+      where.push('connected_at >= ?');
+      args.push(query.createdAfter);
+    }
+    if (query.createdBefore !== undefined) {
+      where.push('connected_at < ?');
+      args.push(query.createdBefore);
+    }
+    if (query.after) {
+      where.push('(connected_at < ? OR (connected_at = ? AND sid < ?))');
+      args.push(query.after.dateCreated, query.after.dateCreated, query.after.sid);
+    }
+    args.push(query.pageSize + 1, query.after ? 0 : query.offset);
+    return this.many(
+      `SELECT json FROM participants WHERE ${where.join(' AND ')} ORDER BY connected_at DESC, sid DESC LIMIT ? OFFSET ?`,
+      ...args,
+    );
+  }
+
   /** Every participant the room has had, in order of arrival. */
   all(roomSid: string): ParticipantRecord[] {
     return this.many('SELECT json FROM participants WHERE room_sid = ? ORDER BY connected_at, sid', roomSid);
   }
 
-  private one(query: string, ...args: string[]): ParticipantRecord | null {
+  private one(query: string, ...args: (string | number)[]): ParticipantRecord | null {
     const row = this.sql.exec<{ json: string }>(query, ...args).toArray()[0];
     return row ? (JSON.parse(row.json) as ParticipantRecord) : null;
   }
 
-  private many(query: string, ...args: string[]): ParticipantRecord[] {
+  private many(query: string, ...args: (string | number)[]): ParticipantRecord[] {
     return this.sql
       .exec<{ json: string }>(query, ...args)
       .toArray()

@@ -1,5 +1,7 @@
 import { TwilioError } from '../../../workers/errors';
 import type { TrackKind } from './participant-record';
+import type { SubscribeRule } from './subscribe-rules';
+import { parseSubscribeRules } from './subscribe-rules';
 
 /**
  * The wire protocol of twilio-video.js 2.x, parsed strictly. Two layers:
@@ -40,7 +42,15 @@ export interface PeerConnectionEntry {
 
 export type RoomMessage =
   | { type: 'ice'; token: string }
-  | { type: 'connect'; name: string; token: string; participant: ClientParticipant; peerConnections: PeerConnectionEntry[] }
+  | {
+      type: 'connect';
+      name: string;
+      token: string;
+      participant: ClientParticipant;
+      peerConnections: PeerConnectionEntry[];
+      /** The client's initial subscribe rules (`subscribe.rules`), if it sent any. */
+      subscribeRules: SubscribeRule[] | undefined;
+    }
   | { type: 'update'; participant?: ClientParticipant; peerConnections: PeerConnectionEntry[] }
   | { type: 'sync'; session: string; token: string; participant?: ClientParticipant; peerConnections: PeerConnectionEntry[] }
   | { type: 'disconnect' };
@@ -92,6 +102,7 @@ export function parseRoomMessage(raw: unknown): RoomMessage {
         token: string(m.token, 'connect.token', 16 * 1024),
         participant: participant(m.participant, 'connect.participant'),
         peerConnections: peerConnections(m.peer_connections, 'connect.peer_connections'),
+        subscribeRules: m.subscribe === undefined ? undefined : subscribe(m.subscribe, 'connect.subscribe'),
       };
     case 'update':
       return {
@@ -121,6 +132,13 @@ function participant(raw: unknown, where: string): ClientParticipant {
     revision: integer(p.revision, `${where}.revision`),
     tracks: tracksRaw.map((t, i) => track(t, `${where}.tracks[${i}]`)),
   };
+}
+
+/** `{rules, revision}` as twilio-video sends it; the rules themselves get Twilio's 53215 when invalid. */
+function subscribe(raw: unknown, where: string): SubscribeRule[] {
+  const s = object(raw, where);
+  if (s.revision !== undefined) integer(s.revision, `${where}.revision`);
+  return parseSubscribeRules(s.rules);
 }
 
 function track(raw: unknown, where: string): ClientTrack {

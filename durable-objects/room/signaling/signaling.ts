@@ -464,6 +464,15 @@ export class Signaling {
         live++;
       }
     }
+    // Connected participants with no socket at all: a restart of the runtime (a crash, a deploy,
+    // `wrangler dev` restarting) drops every WebSocket without a close event, and the new instance
+    // has neither the sockets nor their attachments. Left alone they would stay `connected` for
+    // good, holding places and keeping the room from ever emptying; like any vanished socket they
+    // get the reconnect window instead.
+    const room = this.d.store.current();
+    for (const p of room ? this.d.participants.present(room.sid) : []) {
+      if (p.status === 'connected' && !this.sockets.of(p.sid)) this.dropped(p.sid, p.conn);
+    }
     if (live > 0) this.d.scheduler.set(SWEEP, now + SWEEP_INTERVAL_MS);
   }
 

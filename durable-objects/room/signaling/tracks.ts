@@ -10,6 +10,8 @@ export interface TrackChange {
   removed: TrackRecord[];
   enabled: TrackRecord[];
   disabled: TrackRecord[];
+  /** Tracks whose priority changed (subscribe rules may filter on priority). */
+  reprioritized: TrackRecord[];
   /** Something other participants see changed (tracks, enabled, priority). */
   visibleChanged: boolean;
   /** The participant's own `published` map changed (new sids, failures, removals). */
@@ -22,7 +24,7 @@ export interface TrackChange {
  * enabled/priority changes are noted. Mutates `p`; the caller bumps revisions and saves.
  */
 export function applyTracks(p: ParticipantRecord, announced: ClientTrack[], room: RoomRecord, now: number): TrackChange {
-  const change: TrackChange = { added: [], removed: [], enabled: [], disabled: [], visibleChanged: false, publishedChanged: false };
+  const change: TrackChange = { added: [], removed: [], enabled: [], disabled: [], reprioritized: [], visibleChanged: false, publishedChanged: false };
   const ids = new Set(announced.map((t) => t.id));
   const kept = p.tracks.filter((t) => ids.has(t.id));
   change.removed = p.tracks.filter((t) => !ids.has(t.id));
@@ -37,6 +39,7 @@ export function applyTracks(p: ParticipantRecord, announced: ClientTrack[], room
       }
       if (current.priority !== t.priority) {
         current.priority = t.priority;
+        change.reprioritized.push(current);
         change.visibleChanged = true;
       }
       continue;
@@ -57,6 +60,11 @@ export function applyTracks(p: ParticipantRecord, announced: ClientTrack[], room
   if (change.added.length || change.removed.length) change.publishedChanged = true;
   if (change.added.length || change.removed.length || change.enabled.length || change.disabled.length) change.visibleChanged = true;
   return change;
+}
+
+/** Whether what other participants receive may have changed, so each needs a new `subscribed`. */
+export function changesSubscriptions(change: TrackChange): boolean {
+  return change.added.length > 0 || change.removed.length > 0 || change.reprioritized.length > 0;
 }
 
 function trackError(t: ClientTrack, published: TrackRecord[], room: RoomRecord): { code: number; message: string } | null {

@@ -1,0 +1,30 @@
+/**
+ * Floor routes for `npm run bench`: the same Worker, client and run measure what the runtime alone
+ * costs, next to Atrium's real routes. They exist only where BENCH_ROUTES is "true" (the bench
+ * passes it with `--var`); everywhere else every path here is the ordinary Twilio-format 404.
+ *
+ *   GET  /bench/noop              touches no Durable Object
+ *   POST /bench/new-object        a fresh Durable Object id and one storage write
+ *   GET  /bench/echo?name=…       WebSocket to a hibernating echo object (one object per name)
+ */
+import { Hono } from 'hono';
+import type { Env } from '../env';
+
+export const bench = new Hono<{ Bindings: Env }>();
+
+bench.use('*', async (c, next) => {
+  if (c.env.BENCH_ROUTES !== 'true') return c.notFound();
+  await next();
+});
+
+bench.get('/noop', (c) => c.text('ok'));
+
+bench.post('/new-object', async (c) => {
+  await c.env.BENCH.get(c.env.BENCH.newUniqueId()).touch();
+  return c.text('ok', 201);
+});
+
+bench.get('/echo', (c) => {
+  const name = c.req.query('name') ?? 'echo';
+  return c.env.BENCH.get(c.env.BENCH.idFromName(`echo:${name}`)).fetch(c.req.raw);
+});
