@@ -335,19 +335,7 @@ export class Signaling {
         subscribed: this.subscribed(this.bumpSubscribed(other), room.sid),
       });
     }
-    this.sockets.sendMsg(ws, {
-      type: 'connected',
-      version: 2,
-      session: p.session,
-      sid: room.sid,
-      name: room.uniqueName,
-      participant: { sid: p.sid, identity: p.identity },
-      participants: others.map(participantState),
-      peer_connections: closed,
-      published: this.published(p),
-      subscribed: this.subscribed(p, room.sid),
-      options: { session_timeout: this.sessionTimeoutSeconds() },
-    });
+    this.sockets.sendMsg(ws, this.fullState('connected', p, room, others, closed));
     if (created) await this.d.publishRoom();
   }
 
@@ -380,27 +368,8 @@ export class Signaling {
     this.ensureSweep(Date.now());
 
     const others = this.d.participants.present(room.sid).filter((o) => o.sid !== p.sid);
-    if (wasReconnecting || change?.visibleChanged) {
-      const tracksChanged = !!change && changesSubscriptions(change);
-      for (const other of others) {
-        const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
-        if (tracksChanged) body.subscribed = this.subscribed(this.bumpSubscribed(other), room.sid);
-        this.sockets.sendTo(other.sid, body);
-      }
-    }
-    this.sockets.sendMsg(ws, {
-      type: 'synced',
-      version: 2,
-      session: p.session,
-      sid: room.sid,
-      name: room.uniqueName,
-      participant: { sid: p.sid, identity: p.identity },
-      participants: others.map(participantState),
-      peer_connections: this.mesh.syncStates(p.sid),
-      published: this.published(p),
-      subscribed: this.subscribed(p, room.sid),
-      options: { session_timeout: this.sessionTimeoutSeconds() },
-    });
+    if (wasReconnecting || change?.visibleChanged) this.announce(p, others, !!change && changesSubscriptions(change));
+    this.sockets.sendMsg(ws, this.fullState('synced', p, room, others, this.mesh.syncStates(p.sid)));
     this.relay(p, m.peerConnections);
   }
 
@@ -412,13 +381,41 @@ export class Signaling {
     this.d.participants.save(p);
     if (change.publishedChanged) this.sockets.sendTo(p.sid, { type: 'update', published: this.published(p) });
     if (change.visibleChanged) {
-      for (const other of this.d.participants.present(room.sid)) {
-        if (other.sid === p.sid) continue;
-        const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
-        if (changesSubscriptions(change)) body.subscribed = this.subscribed(this.bumpSubscribed(other), room.sid);
-        this.sockets.sendTo(other.sid, body);
-      }
+      const others = this.d.participants.present(room.sid).filter((o) => o.sid !== p.sid);
+      this.announce(p, others, changesSubscriptions(change));
     }
+  }
+
+  /** Tells `others` about `p`'s new state, with their new `subscribed` when its tracks changed. */
+  private announce(p: ParticipantRecord, others: ParticipantRecord[], subscriptionsChanged: boolean): void {
+    for (const other of others) {
+      const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
+      if (subscriptionsChanged) body.subscribed = this.subscribed(this.bumpSubscribed(other), p.roomSid);
+      this.sockets.sendTo(other.sid, body);
+    }
+  }
+
+  /** The whole room as `connected` and `synced` carry it. */
+  private fullState(
+    type: 'connected' | 'synced',
+    p: ParticipantRecord,
+    room: RoomRecord,
+    others: ParticipantRecord[],
+    peerConnections: PeerConnectionEntry[],
+  ) {
+    return {
+      type,
+      version: 2,
+      session: p.session,
+      sid: room.sid,
+      name: room.uniqueName,
+      participant: { sid: p.sid, identity: p.identity },
+      participants: others.map(participantState),
+      peer_connections: peerConnections,
+      published: this.published(p),
+      subscribed: this.subscribed(p, room.sid),
+      options: { session_timeout: this.sessionTimeoutSeconds() },
+    };
   }
 
   /** Relays peer connection entries within their pairs; ids of other pairs are refused. */
