@@ -1,11 +1,5 @@
-import type { Paging } from './paging';
-import { encodePageToken } from './paging';
-
-/** Where an item sits in its list: the keys a PageToken carries. */
-export interface Cursor {
-  dateCreated: number;
-  sid: string;
-}
+import type { Cursor, Paging } from './paging';
+import { splitPage } from './paging';
 
 /**
  * One page of a short list held in memory (a participant's tracks), with the same `Page`,
@@ -16,11 +10,7 @@ export function pageInMemory<T>(items: readonly T[], paging: Paging, cursorOf: (
   const sorted = [...items].sort((a, b) => compare(cursorOf(a), cursorOf(b)));
   const after = paging.after;
   const start = after ? sorted.findIndex((item) => compare(cursorOf(item), after) > 0) : paging.page * paging.pageSize;
-  const rest = start < 0 ? [] : sorted.slice(start);
-  const page = rest.slice(0, paging.pageSize);
-  const last = page[page.length - 1];
-  const nextToken = rest.length > paging.pageSize && last ? encodePageToken(cursorOf(last).dateCreated, cursorOf(last).sid) : null;
-  return { page, nextToken };
+  return splitPage(start < 0 ? [] : sorted.slice(start), paging, cursorOf);
 }
 
 function compare(a: Cursor, b: Cursor): number {

@@ -28,6 +28,23 @@ function intParam(params: Params, name: string, fallback: number, min: number, m
   return Number(raw);
 }
 
+/** Where an item sits in its list: the keys a PageToken carries. */
+export interface Cursor {
+  dateCreated: number;
+  sid: string;
+}
+
+/**
+ * Splits rows fetched with one extra (pageSize + 1) into the page to serve and the token of the
+ * page after it (null when this is the last page).
+ */
+export function splitPage<T>(rows: readonly T[], paging: Paging, cursorOf: (row: T) => Cursor): { page: T[]; nextToken: string | null } {
+  const page = rows.slice(0, paging.pageSize);
+  const last = page[page.length - 1];
+  const nextToken = rows.length > paging.pageSize && last ? encodePageToken(cursorOf(last).dateCreated, cursorOf(last).sid) : null;
+  return { page, nextToken };
+}
+
 /** PageToken: "PA" + base64url("<dateCreated>:<sid>") of the last row served. */
 export function encodePageToken(dateCreated: number, sid: string): string {
   return 'PA' + btoa(`${dateCreated}:${sid}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');

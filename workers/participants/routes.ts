@@ -4,9 +4,9 @@ import type { Env } from '../env';
 import { TwilioError, unwrap } from '../errors';
 import type { AuthVariables } from '../http/auth';
 import { baseUrl } from '../http/base-url';
-import { parseDateParam } from '../http/dates';
+import { readCreatedRange } from '../http/dates';
 import { queryParams, readForm } from '../http/form';
-import { encodePageToken, pageEnvelope, readPaging } from '../http/paging';
+import { pageEnvelope, readPaging, splitPage } from '../http/paging';
 import { participantResource } from './participant-resource';
 import { participantRoom } from './participant-room';
 import { subscribeRules } from './subscribe-rules-routes';
@@ -26,8 +26,7 @@ participants.get('/', async (c) => {
     throw new TwilioError(53112, `Status is invalid: use one of ${STATUSES.join(', ')}`);
   }
   const identity = params.get('Identity');
-  const after = params.get('DateCreatedAfter');
-  const before = params.get('DateCreatedBefore');
+  const range = readCreatedRange(params);
   const paging = readPaging(params);
   const { room, stub } = await participantRoom(c.env, account.sid, c.req.param('roomSid') ?? '');
   // Twilio: connected by default while the room is in progress; a completed room lists its
@@ -37,21 +36,19 @@ participants.get('/', async (c) => {
     await stub.listParticipants(room.sid, {
       status,
       identity,
-      createdAfter: after ? parseDateParam('DateCreatedAfter', after) : undefined,
-      createdBefore: before ? parseDateParam('DateCreatedBefore', before) : undefined,
+      createdAfter: range.createdAfter,
+      createdBefore: range.createdBefore,
       pageSize: paging.pageSize,
       offset: paging.page * paging.pageSize,
       after: paging.after,
     }),
   );
-  const page = rows.slice(0, paging.pageSize);
-  const last = page[page.length - 1];
+  const { page, nextToken } = splitPage(rows, paging, (p) => ({ dateCreated: p.connectedAt, sid: p.sid }));
   const base = baseUrl(c);
   // Twilio's order of filters in page URLs.
   const filters: [string, string][] = [];
   if (statusRaw !== undefined) filters.push(['Status', status]);
-  if (after) filters.push(['DateCreatedAfter', after]);
-  if (before) filters.push(['DateCreatedBefore', before]);
+  filters.push(...range.filters);
   if (identity !== undefined) filters.push(['Identity', identity]);
   return c.json(
     pageEnvelope({
@@ -60,7 +57,7 @@ participants.get('/', async (c) => {
       listUrl: `${base}/v1/Rooms/${room.sid}/Participants`,
       filters,
       paging,
-      nextToken: rows.length > paging.pageSize && last ? encodePageToken(last.connectedAt, last.sid) : null,
+      nextToken,
     }),
   );
 });

@@ -3,9 +3,9 @@ import type { RoomStatus } from '../../durable-objects/room/room-record';
 import type { Env } from '../env';
 import { TwilioError, unwrap } from '../errors';
 import type { AuthVariables } from '../http/auth';
-import { parseDateParam } from '../http/dates';
+import { readCreatedRange } from '../http/dates';
 import { queryParams, readForm } from '../http/form';
-import { encodePageToken, pageEnvelope, readPaging } from '../http/paging';
+import { pageEnvelope, readPaging, splitPage } from '../http/paging';
 import { baseUrl } from '../http/base-url';
 import { newSid } from '../sids';
 import { roomDefaults } from '../accounts/room-defaults';
@@ -39,26 +39,23 @@ rooms.get('/', async (c) => {
   const status = (params.get('Status') ?? 'in-progress') as RoomStatus;
   if (!STATUSES.includes(status)) throw new TwilioError(53112, `Status is invalid: use one of ${STATUSES.join(', ')}`);
   const uniqueName = params.get('UniqueName');
-  const after = params.get('DateCreatedAfter');
-  const before = params.get('DateCreatedBefore');
+  const range = readCreatedRange(params);
   const paging = readPaging(params);
   const rows = await catalogStub(c.env, account.sid).list({
     status,
     uniqueName,
-    createdAfter: after ? parseDateParam('DateCreatedAfter', after) : undefined,
-    createdBefore: before ? parseDateParam('DateCreatedBefore', before) : undefined,
+    createdAfter: range.createdAfter,
+    createdBefore: range.createdBefore,
     pageSize: paging.pageSize,
     offset: paging.page * paging.pageSize,
     after: paging.after,
   });
-  const page = rows.slice(0, paging.pageSize);
-  const last = page[page.length - 1];
+  const { page, nextToken } = splitPage(rows, paging, (r) => r);
   const base = baseUrl(c);
   const filters: [string, string][] = [];
   if (params.has('Status')) filters.push(['Status', status]);
   if (uniqueName !== undefined) filters.push(['UniqueName', uniqueName]);
-  if (after) filters.push(['DateCreatedAfter', after]);
-  if (before) filters.push(['DateCreatedBefore', before]);
+  filters.push(...range.filters);
   return c.json(
     pageEnvelope({
       key: 'rooms',
@@ -66,7 +63,7 @@ rooms.get('/', async (c) => {
       listUrl: `${base}/v1/Rooms`,
       filters,
       paging,
-      nextToken: rows.length > paging.pageSize && last ? encodePageToken(last.dateCreated, last.sid) : null,
+      nextToken,
     }),
   );
 });
