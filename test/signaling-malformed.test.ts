@@ -75,6 +75,26 @@ describe('signaling: malformed frames from one participant', () => {
     expect(JSON.stringify(bob.frames.slice(bobFrames))).not.toContain('evil');
   });
 
+  it('counts the size limit in bytes of UTF-8, not in characters', async () => {
+    const { alice, bob, pcId } = await pairOf();
+    const mallory = await SignalingClient.join(alice.connected.name, 'mallory');
+    // 90 K characters, but each '€' is three bytes: 270 KiB on the wire, over the 256 KiB limit.
+    mallory.send(JSON.stringify({ type: 'msg', body: { type: 'update', pad: '€'.repeat(90 * 1024) } }));
+    await expectError(mallory, 53004);
+    await stillRelays(alice, bob, pcId);
+  });
+
+  it("refuses a connect offering on another pair's peer connection id before anyone hears of it", async () => {
+    const { room, alice, bob, pcId } = await pairOf();
+    const aliceFrames = alice.frames.length;
+    const mallory = await SignalingClient.join(room, 'mallory', { offerId: pcId });
+    expect(mallory.messages.find((m) => m.type === 'error')?.code).toBe(53004);
+    await mallory.waitClosed();
+    await stillRelays(alice, bob, pcId);
+    // Refused before it joined: nobody was told of mallory, neither arriving nor leaving.
+    expect(JSON.stringify(alice.frames.slice(aliceFrames))).not.toContain('mallory');
+  });
+
   it('disconnects a flooding participant', async () => {
     const { alice, bob, pcId } = await pairOf();
     const mallory = await SignalingClient.join(alice.connected.name, 'mallory');

@@ -52,6 +52,16 @@ describe('signaling: room rules', () => {
     }
   });
 
+  it('ends an ad-hoc room when its last participant disconnects, without telling that participant it completed', async () => {
+    const room = uniqueName('last');
+    const a = await SignalingClient.join(room, 'a');
+    a.msg({ type: 'disconnect', version: 2, session: a.connected.session });
+    await a.waitClosed();
+    expect((await api('GET', `/v1/Rooms/${a.connected.sid}`)).body.status).toBe('completed');
+    // It left on its own; `disconnected: completed` would make its client raise 53118.
+    expect(a.messages.filter((m) => m.type !== 'connected')).toEqual([]);
+  });
+
   it('starts the empty-room timeout of a REST room when the last participant leaves', async () => {
     const room = (await createRoom({ EmptyRoomTimeout: '2' })).body;
     const a = await SignalingClient.join(room.unique_name, 'a');
@@ -216,5 +226,25 @@ describe('signaling: presence', () => {
     await a.nextMsg((m) => m.participants?.[0]?.identity === 'b' && m.participants[0].state === 'reconnecting');
     expect(await b.waitClosed()).toMatchObject({ code: 3001 });
     expect(a.closed).toBeNull();
+  });
+});
+
+describe('signaling: ad-hoc rooms whose first join fails', () => {
+  it('ends the room it started when the joining socket closed meanwhile', async () => {
+    const room = uniqueName('gone');
+    const jwt = await token('ghost', room);
+    const stub = roomObject(room);
+    await insideRoomObject(stub, async (instance) => {
+      const [, server] = Object.values(new WebSocketPair());
+      server!.accept();
+      server!.close(1000, 'gone');
+      const attachment = { conn: 'c', accountSid: 'AC00000000000000000000000000000001', roomName: room, phase: 'welcomed', negotiatedTimeout: 5000, participantSid: null, identity: null, openedAt: Date.now(), lastSeen: Date.now() };
+      const message = { type: 'connect', name: room, token: jwt, participant: { revision: 1, tracks: [] }, peerConnections: [] };
+      await instance.signaling.connect(server, attachment, message);
+      expect(instance.store.current()).toBeNull();
+    });
+    const listed = await api('GET', `/v1/Rooms?Status=completed&UniqueName=${room}`);
+    expect(listed.body.rooms).toHaveLength(1);
+    expect((await api('GET', `/v1/Rooms?UniqueName=${room}`)).body.rooms).toHaveLength(0);
   });
 });

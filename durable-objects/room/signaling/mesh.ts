@@ -23,6 +23,16 @@ export class Mesh {
   }
 
   /**
+   * Refuses (53004) a joining client's initial ids that are already known: it owns no pair yet, so
+   * any known id belongs to someone else. Lets a connect be refused before it changes anything.
+   */
+  checkInitial(entries: PeerConnectionEntry[]): void {
+    for (const entry of entries) {
+      if (this.pairs.get(entry.id)) throw new TwilioError(53004, 'Client sent an invalid signaling message: peer connection id is already in use');
+    }
+  }
+
+  /**
    * Closes the peer connections a joining client offered on before it knew anyone. They are kept
    * as closed pairs of the participant with itself, so trickled ICE for them is ignored.
    */

@@ -65,7 +65,11 @@ const invalid = (what: string) => new TwilioError(53004, `Client sent an invalid
 
 export function parseFrame(data: string | ArrayBuffer): Frame {
   if (typeof data !== 'string') throw invalid('frames must be JSON text');
-  if (data.length > MAX_FRAME_BYTES) throw invalid(`frame over ${MAX_FRAME_BYTES} bytes`);
+  // The limit is in bytes, as sent; a JS string's length counts UTF-16 units, which is up to a third
+  // of the UTF-8 size (one unit of U+0800–U+FFFF is three bytes), so count bytes when it matters.
+  if (data.length > MAX_FRAME_BYTES || (data.length * 3 > MAX_FRAME_BYTES && utf8Length(data) > MAX_FRAME_BYTES)) {
+    throw invalid(`frame over ${MAX_FRAME_BYTES} bytes`);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(data);
@@ -180,6 +184,16 @@ function peerConnection(raw: unknown, where: string): PeerConnectionEntry {
     if (ice.complete !== undefined) boolean(ice.complete, `${where}.ice.complete`);
   }
   return e as PeerConnectionEntry;
+}
+
+/** UTF-8 size of a string, without encoding it. A surrogate pair (four bytes) is two units of two. */
+function utf8Length(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
+  }
+  return bytes;
 }
 
 function object(v: unknown, where: string): Record<string, unknown> {

@@ -260,11 +260,14 @@ export class Signaling {
       case 'disconnect': {
         const p = a.participantSid ? this.d.participants.get(a.participantSid) : null;
         this.sockets.update(ws, { participantSid: null });
+        // Closed before leaving: if this was the last participant, the room ends in leave(), and
+        // an open socket with no participant would be told `disconnected: completed` (53118 on
+        // the client) after it had already left.
+        this.sockets.close(ws, 1000, 'disconnected');
         if (p && p.status !== 'disconnected') {
           this.sockets.unbind(p.sid, ws);
           this.leave(p);
         }
-        this.sockets.close(ws, 1000, 'disconnected');
         return;
       }
     }
@@ -277,14 +280,33 @@ export class Signaling {
     }
     checkRoomName(m.name);
     const token = await this.verify(m.token, a.roomName, a.accountSid);
-    // Awaits end here: from this line to the end of the join nothing yields, so checks hold.
+    // Before an ad-hoc room is started for this join, so a refused connect leaves no empty room
+    // behind. retireInitial checks again below, against a connect racing this one with the same id.
+    this.mesh.checkInitial(m.peerConnections);
+    // From here to the end of the join nothing yields but startAdHocRoom, which re-checks after its
+    // one await; so the checks in join() hold for the writes that follow them.
     let room = this.d.store.current();
     let created = false;
     if (!room) {
       room = await this.d.startAdHocRoom(a.accountSid, a.roomName);
       created = true;
     }
-    if (ws.readyState !== WebSocket.OPEN) return;
+    let joined = false;
+    try {
+      if (ws.readyState === WebSocket.OPEN) {
+        this.join(ws, a, m, token, room);
+        joined = true;
+      }
+    } finally {
+      // An ad-hoc room started for a join that then failed (refused, or its socket closed
+      // meanwhile) would have nobody in it and no timeout to end it: end it now.
+      if (created && !joined) this.endIfEmptyAdHoc(room);
+      if (created) await this.d.publishRoom();
+    }
+  }
+
+  /** The synchronous part of a connect: checks that need the room, then the join itself. */
+  private join(ws: WebSocket, a: SocketAttachment, m: Extract<RoomMessage, { type: 'connect' }>, token: VideoToken, room: RoomRecord): void {
     const now = Date.now();
 
     // A second connection with a connected identity takes over; the first is told 53205.
@@ -317,6 +339,11 @@ export class Signaling {
       disconnectedAt: null,
     };
     const change = applyTracks(p, m.participant.tracks, room, now);
+    // The client offered on a connection of its own; the mesh replaces it with one per pair. This
+    // is also the join's last check (an id of another pair is a 53004), so it runs before anything
+    // is saved or announced: a refused connect must leave no participant behind, whose departure
+    // the others would be told about without ever having seen it arrive.
+    const closed = this.mesh.retireInitial(p.sid, room.sid, m.peerConnections);
     this.d.participants.save(p);
     this.sockets.bind(ws, p.sid);
     this.d.lifecycle.participantJoined();
@@ -325,18 +352,26 @@ export class Signaling {
     this.d.events.participantConnected(room, p);
     for (const t of change.added) this.d.events.trackAdded(room, p, t);
 
-    // The client offered on a connection of its own; the mesh replaces it with one per pair.
-    const closed = this.mesh.retireInitial(p.sid, room.sid, m.peerConnections);
+    // Read once for all of them: each `subscribed` below would otherwise query and parse every
+    // participant again, O(N²) per join. Bumping a revision changes neither the set nor its tracks.
+    const present = this.d.participants.present(room.sid);
     for (const other of others) {
       this.sockets.sendTo(other.sid, {
         type: 'update',
         participants: [participantState(p)],
         peer_connections: [this.mesh.pairUp(room.sid, other.sid, p.sid)],
-        subscribed: this.subscribed(this.bumpSubscribed(other), room.sid),
+        subscribed: this.subscribed(this.bumpSubscribed(other), room.sid, present),
       });
     }
     this.sockets.sendMsg(ws, this.fullState('connected', p, room, others, closed));
-    if (created) await this.d.publishRoom();
+  }
+
+  /** Ends `room` if it is the ad-hoc room in progress and nobody is in it. */
+  private endIfEmptyAdHoc(room: RoomRecord): void {
+    const current = this.d.store.current();
+    if (current?.sid === room.sid && current.adHoc && this.d.participants.present(room.sid).length === 0) {
+      this.d.lifecycle.end(current, 'empty-timeout');
+    }
   }
 
   private async sync(ws: WebSocket, a: SocketAttachment, m: Extract<RoomMessage, { type: 'sync' }>): Promise<void> {
@@ -388,9 +423,10 @@ export class Signaling {
 
   /** Tells `others` about `p`'s new state, with their new `subscribed` when its tracks changed. */
   private announce(p: ParticipantRecord, others: ParticipantRecord[], subscriptionsChanged: boolean): void {
+    const present = subscriptionsChanged ? this.d.participants.present(p.roomSid) : [];
     for (const other of others) {
       const body: Record<string, unknown> = { type: 'update', participants: [participantState(p)] };
-      if (subscriptionsChanged) body.subscribed = this.subscribed(this.bumpSubscribed(other), p.roomSid);
+      if (subscriptionsChanged) body.subscribed = this.subscribed(this.bumpSubscribed(other), p.roomSid, present);
       this.sockets.sendTo(other.sid, body);
     }
   }
@@ -494,7 +530,7 @@ export class Signaling {
       const body: Record<string, unknown> = { type: 'update', participants: [participantState(gone)] };
       const close = closes.get(other.sid);
       if (close) body.peer_connections = [close];
-      if (p.tracks.length) body.subscribed = this.subscribed(this.bumpSubscribed(other), p.roomSid);
+      if (p.tracks.length) body.subscribed = this.subscribed(this.bumpSubscribed(other), p.roomSid, remaining);
       this.sockets.sendTo(other.sid, body);
     }
     if (room) {
@@ -573,9 +609,12 @@ export class Signaling {
     };
   }
 
-  /** What `p` receives: the tracks of the other present participants that its subscribe rules let through. */
-  private subscribed(p: ParticipantRecord, roomSid: string) {
-    const tracks = subscriptionsOf(p, this.d.participants.present(roomSid)).map(({ track }) => ({ sid: track.sid, id: track.id }));
+  /**
+   * What `p` receives: the tracks of the other present participants that its subscribe rules let
+   * through. Callers sending to everyone pass `present`, read once, rather than a query per participant.
+   */
+  private subscribed(p: ParticipantRecord, roomSid: string, present: readonly ParticipantRecord[] = this.d.participants.present(roomSid)) {
+    const tracks = subscriptionsOf(p, present).map(({ track }) => ({ sid: track.sid, id: track.id }));
     return { revision: p.subscribedRevision, tracks };
   }
 
