@@ -53,7 +53,7 @@ describe('POST /v1/Rooms', () => {
   it('takes every parameter the spec lists', async () => {
     const res = await createRoom({
       Type: 'group-small',
-      StatusCallback: 'https://example.com/cb?x=1',
+      StatusCallback: 'http://127.0.0.1:9/cb?x=1',
       StatusCallbackMethod: 'GET',
       MaxParticipants: '3',
       RecordParticipantsOnConnect: 'false',
@@ -72,7 +72,7 @@ describe('POST /v1/Rooms', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       type: 'group-small',
-      status_callback: 'https://example.com/cb?x=1',
+      status_callback: 'http://127.0.0.1:9/cb?x=1',
       status_callback_method: 'GET',
       max_participants: 3,
       video_codecs: ['VP8', 'H264'],

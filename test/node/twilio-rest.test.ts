@@ -105,7 +105,7 @@ describe('create', () => {
       uniqueName: name,
       type: 'group',
       maxParticipants: 7,
-      statusCallback: 'https://callbacks.example.com/rooms?tenant=a',
+      statusCallback: 'http://127.0.0.1:9/rooms?tenant=a',
       statusCallbackMethod: 'GET',
       emptyRoomTimeout: 3,
       unusedRoomTimeout: 2,
@@ -122,7 +122,7 @@ describe('create', () => {
     expect(room.uniqueName).toBe(name);
     expect(room.type).toBe('group');
     expect(room.maxParticipants).toBe(7);
-    expect(room.statusCallback).toBe('https://callbacks.example.com/rooms?tenant=a');
+    expect(room.statusCallback).toBe('http://127.0.0.1:9/rooms?tenant=a');
     expect(room.statusCallbackMethod).toBe('GET');
     expect(room.emptyRoomTimeout).toBe(3);
     expect(room.unusedRoomTimeout).toBe(2);

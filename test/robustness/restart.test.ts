@@ -88,6 +88,7 @@ describe('restart in the middle of a room', () => {
     const carol = await SignalingClient.join(atrium.url, name, 'carol');
     const dave = await SignalingClient.join(atrium.url, name, 'dave');
     clients.push(alice, bob, carol, dave);
+    for (const c of [alice, bob, carol, dave]) c.startHeartbeats();
 
     // The alice–bob pair: alice is told to offer when bob arrives; she does, bob answers.
     const createOffer = await alice.nextMsg((m) => m.type === 'update' && m.participants?.[0]?.identity === 'bob');
@@ -117,6 +118,9 @@ describe('restart in the middle of a room', () => {
     const alice2 = await SignalingClient.resume(atrium.url, name, alice.connected.session, await token('alice'));
     const bob2 = await SignalingClient.resume(atrium.url, name, bob.connected.session, await token('bob', { room: name }));
     clients.push(alice2, bob2);
+    // Heartbeat like the real client: the waits below can outlast the dead-socket sweep's window.
+    alice2.startHeartbeats();
+    bob2.startHeartbeats();
     const aliceSynced = await alice2.nextMsg((m) => m.type === 'synced' || m.type === 'error', 10_000);
     const bobSynced = await bob2.nextMsg((m) => m.type === 'synced' || m.type === 'error', 10_000);
     expect(aliceSynced).toMatchObject({ type: 'synced', sid: roomSid, participant: { sid: alice.connected.participant.sid, identity: 'alice' } });
