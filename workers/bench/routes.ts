@@ -6,9 +6,11 @@
  *   GET  /bench/noop              touches no Durable Object
  *   POST /bench/new-object        a fresh Durable Object id and one storage write
  *   GET  /bench/echo?name=…       WebSocket to a hibernating echo object (one object per name)
+ *   GET  /bench/echo?name=…&write=1   the same, storing each message in SQLite before echoing it
  */
 import { Hono } from 'hono';
 import type { Env } from '../env';
+import { ECHO_WRITES_HEADER, NOOP_BODY } from './markers';
 
 export const bench = new Hono<{ Bindings: Env }>();
 
@@ -17,7 +19,7 @@ bench.use('*', async (c, next) => {
   await next();
 });
 
-bench.get('/noop', (c) => c.text('ok'));
+bench.get('/noop', (c) => c.text(NOOP_BODY));
 
 bench.post('/new-object', async (c) => {
   await c.env.BENCH.get(c.env.BENCH.newUniqueId()).touch();
@@ -26,5 +28,9 @@ bench.post('/new-object', async (c) => {
 
 bench.get('/echo', (c) => {
   const name = c.req.query('name') ?? 'echo';
-  return c.env.BENCH.get(c.env.BENCH.idFromName(`echo:${name}`)).fetch(c.req.raw);
+  if (c.req.query('write') !== '1') return c.env.BENCH.get(c.env.BENCH.idFromName(`echo:${name}`)).fetch(c.req.raw);
+  // The two kinds never share an object, so a plain echo object never stores anything.
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(ECHO_WRITES_HEADER, '1');
+  return c.env.BENCH.get(c.env.BENCH.idFromName(`echo-write:${name}`)).fetch(new Request(c.req.raw, { headers }));
 });

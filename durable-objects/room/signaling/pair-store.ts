@@ -1,3 +1,4 @@
+import { lazySchema } from '../lazy-schema';
 import type { PeerConnectionEntry } from './protocol';
 
 /**
@@ -33,8 +34,19 @@ type PairRow = {
 };
 
 export class PairStore {
+  /**
+   * Pairs by id, written through by every method that changes a column of Pair: every relayed
+   * message looks its pair up, and a map lookup is far cheaper than a query. get() hands out
+   * copies, as reading the row did. The map lives and dies with this object instance.
+   */
+  private readonly byId = new Map<string, Pair>();
+
+  /** Creates this store's tables on first use; see lazy-schema.ts. */
+  private readonly ensureSchema: () => void;
+
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS pairs (
+    this.ensureSchema = lazySchema(sql, [
+      `CREATE TABLE IF NOT EXISTS pairs (
       id TEXT PRIMARY KEY,
       room_sid TEXT NOT NULL,
       a TEXT NOT NULL,
@@ -47,21 +59,30 @@ export class PairStore {
       desc_b TEXT,
       ice_a TEXT,
       ice_b TEXT
-    )`);
-    sql.exec('CREATE INDEX IF NOT EXISTS pairs_by_a ON pairs (a, closed)');
-    sql.exec('CREATE INDEX IF NOT EXISTS pairs_by_b ON pairs (b, closed)');
+    )`,
+      'CREATE INDEX IF NOT EXISTS pairs_by_a ON pairs (a, closed)',
+      'CREATE INDEX IF NOT EXISTS pairs_by_b ON pairs (b, closed)',
+    ]);
+  }
+
+  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
+    this.ensureSchema();
+    return this.sql.exec<T>(query, ...bindings);
   }
 
   create(id: string, roomSid: string, a: string, b: string): void {
-    this.sql.exec('INSERT INTO pairs (id, room_sid, a, b) VALUES (?, ?, ?, ?)', id, roomSid, a, b);
+    this.exec('INSERT INTO pairs (id, room_sid, a, b) VALUES (?, ?, ?, ?)', id, roomSid, a, b);
+    this.byId.set(id, { id, roomSid, a, b, pendingFrom: null, pendingRevision: 0, negotiated: false, closed: false });
   }
 
   get(id: string): Pair | null {
-    const row = this.sql
+    const cached = this.byId.get(id);
+    if (cached) return { ...cached };
+    const row = this
       .exec<PairRow>('SELECT id, room_sid, a, b, pending_from, pending_revision, negotiated, closed FROM pairs WHERE id = ?', id)
       .toArray()[0];
     if (!row) return null;
-    return {
+    const pair: Pair = {
       id: row.id,
       roomSid: row.room_sid,
       a: row.a,
@@ -71,39 +92,43 @@ export class PairStore {
       negotiated: row.negotiated === 1,
       closed: row.closed === 1,
     };
+    this.byId.set(id, pair);
+    return { ...pair };
   }
 
   /** Open pairs that include `participant`, oldest first. */
   openFor(participant: string): Pair[] {
-    return this.sql
+    return this
       .exec<{ id: string }>('SELECT id FROM pairs WHERE closed = 0 AND (a = ? OR b = ?) ORDER BY rowid', participant, participant)
       .toArray()
       .map((r) => this.get(r.id)!);
   }
 
   setPending(id: string, from: string | null, revision: number): void {
-    this.sql.exec(
+    this.exec(
       'UPDATE pairs SET pending_from = ?, pending_revision = ?, negotiated = negotiated OR ? WHERE id = ?',
       from,
       revision,
       from === null ? 0 : 1,
       id,
     );
+    const cached = this.byId.get(id);
+    if (cached) this.byId.set(id, { ...cached, pendingFrom: from, pendingRevision: revision, negotiated: cached.negotiated || from !== null });
   }
 
   /** Remembers what `member` last sent on the pair. */
   remember(pair: Pair, member: string, entry: PeerConnectionEntry): void {
     const side = member === pair.a ? 'a' : 'b';
     if (entry.description) {
-      this.sql.exec(`UPDATE pairs SET desc_${side} = ? WHERE id = ?`, JSON.stringify(entry.description), pair.id);
+      this.exec(`UPDATE pairs SET desc_${side} = ? WHERE id = ?`, JSON.stringify(entry.description), pair.id);
     }
-    if (entry.ice) this.sql.exec(`UPDATE pairs SET ice_${side} = ? WHERE id = ?`, JSON.stringify(entry.ice), pair.id);
+    if (entry.ice) this.exec(`UPDATE pairs SET ice_${side} = ? WHERE id = ?`, JSON.stringify(entry.ice), pair.id);
   }
 
   /** What `member` last sent on the pair. */
   lastFrom(pair: Pair, member: string): { description?: unknown; ice?: unknown } {
     const side = member === pair.a ? 'a' : 'b';
-    const row = this.sql
+    const row = this
       .exec<{ d: string | null; i: string | null }>(`SELECT desc_${side} AS d, ice_${side} AS i FROM pairs WHERE id = ?`, pair.id)
       .toArray()[0];
     const out: { description?: unknown; ice?: unknown } = {};
@@ -113,6 +138,8 @@ export class PairStore {
   }
 
   close(id: string): void {
-    this.sql.exec('UPDATE pairs SET closed = 1, pending_from = NULL WHERE id = ?', id);
+    this.exec('UPDATE pairs SET closed = 1, pending_from = NULL WHERE id = ?', id);
+    const cached = this.byId.get(id);
+    if (cached) this.byId.set(id, { ...cached, closed: true, pendingFrom: null });
   }
 }

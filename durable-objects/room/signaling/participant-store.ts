@@ -1,3 +1,4 @@
+import { lazySchema } from '../lazy-schema';
 import type { ParticipantRecord } from './participant-record';
 
 /** Filters and paging of a REST participant list, already validated by the Worker. */
@@ -21,8 +22,20 @@ export interface ParticipantQuery {
  * so the object can hibernate or be evicted between any two messages and carry on.
  */
 export class ParticipantStore {
+  /**
+   * Each participant's stored JSON by sid, written through by save(): every relayed message reads
+   * its sender's record, and a map lookup is far cheaper than a query. Parsing the text hands each
+   * caller its own copy, exactly as reading the row did. save() is the only writer of the table,
+   * and the map lives and dies with this object instance, so it never disagrees with storage.
+   */
+  private readonly jsonBySid = new Map<string, string>();
+
+  /** Creates this store's tables on first use; see lazy-schema.ts. */
+  private readonly ensureSchema: () => void;
+
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS participants (
+    this.ensureSchema = lazySchema(sql, [
+      `CREATE TABLE IF NOT EXISTS participants (
       sid TEXT PRIMARY KEY,
       room_sid TEXT NOT NULL,
       identity TEXT NOT NULL,
@@ -30,13 +43,20 @@ export class ParticipantStore {
       session TEXT NOT NULL,
       connected_at INTEGER NOT NULL,
       json TEXT NOT NULL
-    )`);
-    sql.exec('CREATE INDEX IF NOT EXISTS participants_by_room ON participants (room_sid, status)');
-    sql.exec('CREATE INDEX IF NOT EXISTS participants_by_session ON participants (session)');
+    )`,
+      'CREATE INDEX IF NOT EXISTS participants_by_room ON participants (room_sid, status)',
+      'CREATE INDEX IF NOT EXISTS participants_by_session ON participants (session)',
+    ]);
+  }
+
+  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
+    this.ensureSchema();
+    return this.sql.exec<T>(query, ...bindings);
   }
 
   save(p: ParticipantRecord): void {
-    this.sql.exec(
+    const json = JSON.stringify(p);
+    this.exec(
       `INSERT INTO participants (sid, room_sid, identity, status, session, connected_at, json) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(sid) DO UPDATE SET status = excluded.status, session = excluded.session, json = excluded.json`,
       p.sid,
@@ -45,12 +65,19 @@ export class ParticipantStore {
       p.status,
       p.session,
       p.connectedAt,
-      JSON.stringify(p),
+      json,
     );
+    this.jsonBySid.set(p.sid, json);
   }
 
   get(sid: string): ParticipantRecord | null {
-    return this.one('SELECT json FROM participants WHERE sid = ?', sid);
+    let json = this.jsonBySid.get(sid);
+    if (json === undefined) {
+      json = this.exec<{ json: string }>('SELECT json FROM participants WHERE sid = ?', sid).toArray()[0]?.json;
+      if (json === undefined) return null;
+      this.jsonBySid.set(sid, json);
+    }
+    return JSON.parse(json) as ParticipantRecord;
   }
 
   bySession(session: string): ParticipantRecord | null {
@@ -118,12 +145,12 @@ export class ParticipantStore {
   }
 
   private one(query: string, ...args: (string | number)[]): ParticipantRecord | null {
-    const row = this.sql.exec<{ json: string }>(query, ...args).toArray()[0];
+    const row = this.exec<{ json: string }>(query, ...args).toArray()[0];
     return row ? (JSON.parse(row.json) as ParticipantRecord) : null;
   }
 
   private many(query: string, ...args: (string | number)[]): ParticipantRecord[] {
-    return this.sql
+    return this
       .exec<{ json: string }>(query, ...args)
       .toArray()
       .map((r) => JSON.parse(r.json) as ParticipantRecord);

@@ -55,6 +55,8 @@ export interface AtriumServer {
   restart(): Promise<void>;
   /** Everything wrangler and the Worker printed so far (console.log of the Worker included). */
   output(): string;
+  /** Process group of the running wrangler, which its workerd processes share (the bench reads their memory); undefined once stopped. */
+  processGroup(): number | undefined;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -87,7 +89,9 @@ export async function startAtrium(opts: StartAtriumOptions = {}): Promise<Atrium
   };
 
   const launch = async (): Promise<void> => {
-    const inspectorPort = await freePort();
+    // freePort() may hand back the HTTP port it just released, and workerd cannot bind both to it.
+    let inspectorPort = await freePort();
+    for (let tries = 0; inspectorPort === port && tries < 10; tries++) inspectorPort = await freePort();
     const args = [
       WRANGLER_CLI,
       'dev',
@@ -157,6 +161,7 @@ export async function startAtrium(opts: StartAtriumOptions = {}): Promise<Atrium
     port,
     persistDir,
     output: () => output,
+    processGroup: () => child?.pid,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,0 +1,244 @@
+/// <reference types="node" />
+/**
+ * `npm run bench`: starts Atrium locally (`wrangler dev`, one fresh server per group of phases),
+ * measures REST creation, joins, relay, fan-out and idle memory against floors in the same run,
+ * prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
+ *
+ *   --quick      small counts (about half a minute): checks the bench works; the figures mean little
+ *   --out DIR    write the JSON files to DIR instead of bench/results
+ *
+ * The figures are only comparable within one run: the floors exist so that a ratio, not an
+ * absolute number, says how Atrium's code compares with what the runtime costs on this machine.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join as joinPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { AtriumServer } from '../test/node/support/atrium-server';
+import { DEV_CREDENTIALS, startAtrium } from '../test/node/support/atrium-server';
+import type { FootprintPhase } from './footprint';
+import { echoTarget, measureIdle, roomsTarget } from './footprint';
+import type { RestResult } from './rest';
+import { benchRest } from './rest';
+import type { FanoutPhase, JoinPhase, RelayPhase } from './signaling';
+import { benchFanout, benchJoin, benchRelay } from './signaling';
+import { round } from './stats';
+import type { ProxyCost } from './transport';
+import { proxyCost, workerOrigin } from './transport';
+
+// This module runs bundled at node_modules/.cache/atrium-bench/ (see run.mjs): three levels below the repository.
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Sizes {
+  proxyCost: number;
+  rest: { count: number; concurrency: number; rounds: number; warmup: number };
+  join: { rooms: number; warmup: number };
+  relay: { messages: number; warmup: number };
+  fanout: { participants: number; arrivals: number; warmup: number };
+  footprint: { rooms: number; idleWaitS: number };
+}
+
+const FULL: Sizes = {
+  proxyCost: 300,
+  rest: { count: 1000, concurrency: 16, rounds: 4, warmup: 50 },
+  join: { rooms: 250, warmup: 10 },
+  relay: { messages: 2000, warmup: 200 },
+  fanout: { participants: 50, arrivals: 25, warmup: 3 },
+  footprint: { rooms: 1000, idleWaitS: 30 },
+};
+
+const QUICK: Sizes = {
+  proxyCost: 20,
+  rest: { count: 60, concurrency: 16, rounds: 2, warmup: 5 },
+  join: { rooms: 10, warmup: 2 },
+  relay: { messages: 60, warmup: 10 },
+  fanout: { participants: 6, arrivals: 3, warmup: 1 },
+  footprint: { rooms: 20, idleWaitS: 2 },
+};
+
+interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchReport {
+  version: 1;
+  quick: boolean;
+  startedAt: string;
+  durationS: number;
+  commit: string;
+  machine: Record<string, string | number>;
+  /** Where requests went: the Worker's own socket, or wrangler's dev proxy when that was not found. */
+  transport: { measuredAt: 'worker' | 'wrangler-proxy'; proxyCost: ProxyCost | null };
+  rest: RestResult;
+  join: JoinPhase;
+  relay: RelayPhase;
+  fanout: FanoutPhase;
+  footprint: FootprintPhase;
+  targets: Target[];
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, out: { type: 'string' } } });
+  const quick = values.quick === true;
+  const sizes = quick ? QUICK : FULL;
+  const outDir = values.out ?? joinPath(REPO_ROOT, 'bench', 'results');
+  const startedAt = new Date();
+  const credentials = { accountSid: DEV_CREDENTIALS.accountSid, apiKeySid: DEV_CREDENTIALS.apiKeySid, apiKeySecret: DEV_CREDENTIALS.apiKeySecret };
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+  const { rest, transport } = await withServer(async (s, origin) => {
+    log(`wrangler dev proxy vs the Worker's own socket (${sizes.proxyCost} requests and echoes each)`);
+    const transport = { measuredAt: origin === s.url ? 'wrangler-proxy' : 'worker', proxyCost: origin === s.url ? null : await proxyCost(s.url, origin, sizes.proxyCost) } as const;
+    log(`REST creation (${sizes.rest.count} each, ${sizes.rest.concurrency} in flight)`);
+    const rest = await benchRest({ baseUrl: origin, auth: { user: DEV_CREDENTIALS.accountSid, password: DEV_CREDENTIALS.authToken }, ...sizes.rest });
+    return { rest, transport };
+  });
+
+  const { joinPhase, relay, fanout } = await withServer(async (_s, origin) => {
+    const ws = origin.replace(/^http/, 'ws');
+    log(`join (${sizes.join.rooms} new rooms, one join at a time)`);
+    const joinPhase = await benchJoin(ws, credentials, sizes.join.rooms, sizes.join.warmup);
+    log(`relay vs echo (${sizes.relay.messages} messages each)`);
+    const relay = await benchRelay(ws, credentials, sizes.relay.messages, sizes.relay.warmup);
+    log(`fan-out (${sizes.fanout.participants} participants, ${sizes.fanout.arrivals} arrivals)`);
+    const fanout = await benchFanout(ws, credentials, sizes.fanout.participants, sizes.fanout.arrivals, sizes.fanout.warmup);
+    return { joinPhase, relay, fanout };
+  });
+
+  const { rooms: count, idleWaitS } = sizes.footprint;
+  log(`footprint (${count} rooms × 2 participants, ${idleWaitS} s idle)`);
+  const rooms = await withServer(async (s, origin) =>
+    measureIdle(await roomsTarget(origin.replace(/^http/, 'ws'), credentials, s.processGroup, count), count, idleWaitS),
+  );
+  log(`footprint floor (${count} echo objects × 2 sockets, ${idleWaitS} s idle)`);
+  const floor = await withServer((s, origin) => measureIdle(echoTarget(origin.replace(/^http/, 'ws'), s.processGroup), count, idleWaitS));
+  const footprint: FootprintPhase = { rooms, floor, perRoomVsFloor: round(rooms.perObjectKiB / floor.perObjectKiB) };
+
+  const report: BenchReport = {
+    version: 1,
+    quick,
+    startedAt: startedAt.toISOString(),
+    durationS: round((Date.now() - startedAt.getTime()) / 1000, 1),
+    commit: commit(),
+    machine: machine(),
+    transport,
+    rest,
+    join: joinPhase,
+    relay,
+    fanout,
+    footprint,
+    targets: [],
+  };
+  report.targets = targets(report);
+
+  mkdirSync(outDir, { recursive: true });
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  writeFileSync(joinPath(outDir, `${stamp}.json`), text);
+  writeFileSync(joinPath(outDir, 'latest.json'), text);
+  process.stdout.write(table(report));
+  process.stdout.write(`\nwritten: ${joinPath(outDir, `${stamp}.json`)} (and latest.json)\n`);
+}
+
+/**
+ * A fresh Atrium with the floor routes, stopped (and its storage removed) whatever happens.
+ * `origin` is where to send traffic: the Worker's own socket (see transport.ts), else wrangler's.
+ */
+async function withServer<T>(body: (s: AtriumServer, origin: string) => Promise<T>): Promise<T> {
+  const server = await startAtrium({ vars: { BENCH_ROUTES: 'true' } });
+  try {
+    return await body(server, (await workerOrigin(server)) ?? server.url);
+  } finally {
+    await server.stop();
+  }
+}
+
+function targets(r: BenchReport): Target[] {
+  const pct = (v: number) => `${round(v * 100, 1)}%`;
+  return [
+    { name: 'REST create vs new-object floor (throughput)', target: '≥ 70%', measured: pct(r.rest.createVsNewObject), met: r.rest.createVsNewObject >= 0.7 },
+    { name: 'Join p50, open → connected (new ad-hoc room)', target: '< 5 ms', measured: `${r.join.newRoom.handshake.p50} ms`, met: r.join.newRoom.handshake.p50 < 5 },
+    { name: 'Relay p50 vs echo floor', target: '≤ 1.3×', measured: `${r.relay.ratioP50}×`, met: r.relay.ratioP50 <= 1.3 },
+    { name: `Fan-out p50 (${r.fanout.participants}th arrival → all others)`, target: '< 10 ms', measured: `${r.fanout.arrival.p50} ms`, met: r.fanout.arrival.p50 < 10 },
+  ];
+}
+
+function table(r: BenchReport): string {
+  const rows: string[][] = [['figure', 'p50 ms', 'p99 ms', 'rate / ratio']];
+  const lat = (s: { p50: number; p99: number }) => [String(s.p50), String(s.p99)];
+  const pc = r.transport.proxyCost;
+  if (pc) {
+    rows.push(['wrangler proxy: noop, 1 at a time', ...lat(pc.noopProxy), `direct p50 ${pc.noopDirect.p50}`]);
+    rows.push(['wrangler proxy: echo', ...lat(pc.echoProxy), `direct p50 ${pc.echoDirect.p50}`]);
+  }
+  rows.push(['REST floor: noop', ...lat(r.rest.noop.latency), `${r.rest.noop.rps}/s`]);
+  rows.push(['REST floor: new object + 1 write', ...lat(r.rest.newObject.latency), `${r.rest.newObject.rps}/s`]);
+  rows.push(['REST POST /v1/Rooms', ...lat(r.rest.create.latency), `${r.rest.create.rps}/s`]);
+  rows.push(['  create ÷ noop, ÷ new-object', '', '', `${r.rest.createVsNoop}, ${r.rest.createVsNewObject}`]);
+  rows.push(['join new ad-hoc room: open → connected', ...lat(r.join.newRoom.handshake), '']);
+  rows.push(['  with the WebSocket upgrade', ...lat(r.join.newRoom.total), `upgrade p50 ${r.join.newRoom.upgrade.p50}`]);
+  rows.push(['join existing room: open → connected', ...lat(r.join.existingRoom.handshake), '']);
+  rows.push(['  with the WebSocket upgrade', ...lat(r.join.existingRoom.total), `upgrade p50 ${r.join.existingRoom.upgrade.p50}`]);
+  rows.push(['echo floor (client → DO → client)', ...lat(r.relay.echo), '']);
+  rows.push(['echo floor + 1 SQLite write', ...lat(r.relay.echoWrite), '']);
+  rows.push(['relay ICE update A → B', ...lat(r.relay.relay), `${r.relay.ratioP50}× echo (p99 ${r.relay.ratioP99}×)`]);
+  rows.push(['  relay ÷ echo with a write, p50', '', '', `${r.relay.ratioToEchoWriteP50}×`]);
+  rows.push([`fan-out: arrival → ${r.fanout.participants - 1} others`, ...lat(r.fanout.arrival), '']);
+  rows.push(['fan-out: arrival → own connected', ...lat(r.fanout.connected), '']);
+  rows.push([`fan-out: departure → ${r.fanout.participants - 1} others`, ...lat(r.fanout.departure), '']);
+  const f = r.footprint;
+  rows.push([`memory, ${f.rooms.objects} idle rooms × 2 participants`, '', '', `${f.rooms.perObjectKiB} KiB/room (${f.rooms.baselineMiB} → ${f.rooms.idleMiB} MiB)`]);
+  rows.push([`memory floor, ${f.floor.objects} echo objects × 2 sockets`, '', '', `${f.floor.perObjectKiB} KiB/object (ratio ${f.perRoomVsFloor})`]);
+  rows.push(['  workerd CPU while idle: rooms, floor', '', '', `${f.rooms.idleCpuPercent}%, ${f.floor.idleCpuPercent}% of a core`]);
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
+  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  out.push('', 'targets:');
+  for (const t of r.targets) out.push(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${t.measured} (target ${t.target})`);
+  const m = r.machine;
+  out.push('', `measured at ${r.transport.measuredAt === 'worker' ? "the Worker's own socket (bypassing wrangler's dev proxy)" : "wrangler's dev proxy"}`);
+  out.push(`${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.workerd}, wrangler ${m.wrangler}${r.quick ? '  [--quick: counts too small to mean much]' : ''}`);
+  return `${out.join('\n')}\n`;
+}
+
+function machine(): Record<string, string | number> {
+  const cpus = os.cpus();
+  const version = (cmd: string, args: string[]) => {
+    try {
+      return execFileSync(cmd, args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const pkg = (name: string) => {
+    try {
+      return (JSON.parse(readFileSync(joinPath(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    workerd: version(joinPath(REPO_ROOT, 'node_modules', '.bin', 'workerd'), ['--version']),
+    wrangler: pkg('wrangler'),
+  };
+}
+
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,88 @@
+/// <reference types="node" />
+/**
+ * `npm run bench -- --quick` end to end: the bench starts its own servers, measures every figure
+ * and writes its JSON. Only the shape is checked (every figure present, finite and positive where
+ * it must be): timings on a shared CI machine say nothing, so there are no thresholds here.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const outDir = mkdtempSync(join(tmpdir(), 'atrium-bench-test-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+function runQuickBench(): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bench/run.mjs', '--quick', '--out', outDir], { cwd: REPO_ROOT, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`bench failed: ${err.message}\n${stderr}`)) : resolve({ stdout, stderr }),
+    );
+  });
+}
+
+const summary = (s: unknown, count?: number) => {
+  expect(s).toMatchObject({ count: count ?? expect.any(Number), p50: expect.any(Number), p99: expect.any(Number) });
+  const { p50, p99 } = s as { p50: number; p99: number };
+  expect(p50).toBeGreaterThan(0);
+  expect(p99).toBeGreaterThanOrEqual(p50);
+};
+
+describe('npm run bench -- --quick', () => {
+  it('measures every figure and writes them as JSON', async () => {
+    const { stdout } = await runQuickBench();
+    expect(stdout).toContain('REST POST /v1/Rooms');
+    expect(stdout).toContain('targets:');
+
+    const files = readdirSync(outDir);
+    expect(files).toContain('latest.json');
+    expect(files.filter((f) => /^\d{4}-\d\d-\d\dT.*\.json$/.test(f))).toHaveLength(1);
+    const r = JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8'));
+
+    expect(r.quick).toBe(true);
+    expect(r.machine).toMatchObject({ cpu: expect.any(String), cores: expect.any(Number), node: process.version, workerd: expect.any(String) });
+
+    for (const target of [r.rest.noop, r.rest.newObject, r.rest.create]) {
+      expect(target.rps).toBeGreaterThan(0);
+      summary(target.latency, r.rest.count);
+    }
+    expect(r.rest.createVsNoop).toBeGreaterThan(0);
+    expect(r.rest.createVsNewObject).toBeGreaterThan(0);
+
+    for (const kind of [r.join.newRoom, r.join.existingRoom]) {
+      summary(kind.handshake, r.join.rooms);
+      summary(kind.upgrade, r.join.rooms);
+      summary(kind.total, r.join.rooms);
+    }
+
+    summary(r.relay.relay, r.relay.messages);
+    summary(r.relay.echo, r.relay.messages);
+    summary(r.relay.echoWrite, r.relay.messages);
+    expect(r.relay.ratioToEchoWriteP50).toBeGreaterThan(0);
+    expect(r.relay.ratioP50).toBeGreaterThan(0);
+    expect(r.relay.ratioP99).toBeGreaterThan(0);
+
+    summary(r.fanout.arrival, r.fanout.arrivals);
+    summary(r.fanout.connected, r.fanout.arrivals);
+    summary(r.fanout.departure, r.fanout.arrivals);
+
+    for (const idle of [r.footprint.rooms, r.footprint.floor]) {
+      expect(idle.workerdProcesses).toBeGreaterThan(0);
+      expect(idle.socketsPerObject).toBe(2);
+      expect(idle.baselineMiB).toBeGreaterThan(0);
+      expect(idle.idleMiB).toBeGreaterThan(0);
+      // A few objects may fit in memory the runtime already had: only finite, not positive.
+      expect(Number.isFinite(idle.perObjectKiB)).toBe(true);
+      expect(idle.idleCpuPercent).toBeGreaterThanOrEqual(0);
+    }
+    expect(Number.isFinite(r.footprint.perRoomVsFloor)).toBe(true);
+
+    if (r.transport.measuredAt === 'worker') {
+      summary(r.transport.proxyCost.noopProxy);
+      summary(r.transport.proxyCost.noopDirect);
+    }
+    expect(r.targets.map((t: { name: string }) => t.name)).toHaveLength(4);
+  }, 300_000);
+});
