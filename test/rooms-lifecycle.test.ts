@@ -119,3 +119,22 @@ describe('lifecycle timeouts on the alarm', () => {
     expect((await api('GET', `/v1/Rooms/${room.sid}`)).body.status).toBe('completed');
   });
 });
+
+describe('the Room object schema', () => {
+  it('creates the participant and pair tables only when the first participant joins', async () => {
+    const room = (await createRoom()).body;
+    const stub = roomObject(room.unique_name);
+    const tables = () =>
+      insideRoomObject(stub, (_instance, state) =>
+        state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('participants', 'pairs') ORDER BY name")
+          .toArray()
+          .map((r) => r.name),
+      );
+    expect(await tables()).toEqual([]);
+    const { SignalingClient } = await import('./support/signaling-client');
+    const alice = await SignalingClient.join(room.unique_name, 'alice');
+    expect(alice.connected.sid).toBe(room.sid);
+    expect(await tables()).toEqual(['pairs', 'participants']);
+  });
+});
