@@ -8,20 +8,20 @@
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CREDENTIALS, startAtrium, type AtriumServer } from './support/atrium-server';
-import { SignalingSocket, track } from './support/signaling-socket';
+import { SignalingClient, track } from './support/signaling-client';
 
 const { accountSid, apiKeySid, apiKeySecret } = DEV_CREDENTIALS;
 
 let atrium: AtriumServer;
 let client: twilio.Twilio;
 let counter = 0;
-const open: SignalingSocket[] = [];
+const open: SignalingClient[] = [];
 
 /** A room name no other test uses: the server is shared by the whole file. */
 const uniqueName = (label: string): string => `${label}-${Date.now().toString(36)}-${++counter}`;
 
-async function join(room: string, identity: string, tracks: ReturnType<typeof track>[] = []): Promise<SignalingSocket> {
-  const socket = await SignalingSocket.join(atrium.url, room, identity, tracks);
+async function join(room: string, identity: string, tracks: ReturnType<typeof track>[] = []): Promise<SignalingClient> {
+  const socket = await SignalingClient.join(atrium.url, room, identity, { tracks });
   open.push(socket);
   return socket;
 }
@@ -139,7 +139,7 @@ describe('tracks and subscribe rules through twilio-node', () => {
     expect(initial.participantSid).toBe(viewerSid);
     expect(initial.rules).toEqual([{ type: 'include', all: true, publisher: null, track: null, kind: null, priority: null }]);
 
-    const from = viewer.messages.length;
+    const from = viewer.frames.length;
     const updated = await viewerContext.subscribeRules.update({
       rules: [
         { type: 'include', all: true },

@@ -15,7 +15,7 @@ import { connectTemplate, everyCategory, type FrameCase, type FrameContext, fuzz
 import { Prng, runSeed } from './support/prng';
 import { fuzzRequest, type FuzzTargets } from './support/rest-fuzz';
 import { AUTH, basic, participants, read, rest } from './support/rest';
-import { iceUpdate, type Json, SignalingClient, sleep, token } from './support/signaling-client';
+import { iceUpdate, type Json, SignalingClient, sleep, token } from '../node/support/signaling-client';
 
 const SEED = runSeed();
 const REST_CASES = Number(process.env.ROBUSTNESS_REST_CASES ?? 1500);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AtriumServer, startAtrium } from '../node/support/atrium-server';
 import { participants, rest } from './support/rest';
-import { type Json, SignalingClient, token } from './support/signaling-client';
+import { type Json, SignalingClient, token } from '../node/support/signaling-client';
 
 let atrium: AtriumServer;
 const clients: SignalingClient[] = [];

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { type AtriumServer, DEV_CREDENTIALS, freePort, startAtrium } from '../node/support/atrium-server';
 import { type CallbackReceiver, type ReceivedCallback, startReceiver } from '../node/support/callback-receiver';
 import { participants, rest } from './support/rest';
-import { iceUpdate, type Json, SignalingClient, sleep, token } from './support/signaling-client';
+import { iceUpdate, type Json, SignalingClient, sleep, token } from '../node/support/signaling-client';
 
 /** Short enough to watch a reconnect window expire in the test; the production default is 30 s. */
 const SESSION_TIMEOUT_S = 25;

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { type AtriumServer, startAtrium } from '../node/support/atrium-server';
 import { participants, rest } from './support/rest';
-import { iceUpdate, type Json, SignalingClient, sleep, token } from './support/signaling-client';
+import { iceUpdate, type Json, SignalingClient, sleep, token } from '../node/support/signaling-client';
 
 const SECONDS = Number(process.env.ROBUSTNESS_SOAK_SECONDS ?? 60);
 const PARTICIPANTS = Number(process.env.ROBUSTNESS_SOAK_PARTICIPANTS ?? 50);

@@ -41,11 +41,11 @@ export class PairStore {
    */
   private readonly byId = new Map<string, Pair>();
 
-  /** Creates this store's tables on first use; see lazy-schema.ts. */
-  private readonly ensureSchema: () => void;
+  /** Runs a query, creating this store's tables on first use; see lazy-schema.ts. */
+  private readonly exec: SqlStorage['exec'];
 
-  constructor(private readonly sql: SqlStorage) {
-    this.ensureSchema = lazySchema(sql, [
+  constructor(sql: SqlStorage) {
+    this.exec = lazySchema(sql, [
       `CREATE TABLE IF NOT EXISTS pairs (
       id TEXT PRIMARY KEY,
       room_sid TEXT NOT NULL,
@@ -63,11 +63,6 @@ export class PairStore {
       'CREATE INDEX IF NOT EXISTS pairs_by_a ON pairs (a, closed)',
       'CREATE INDEX IF NOT EXISTS pairs_by_b ON pairs (b, closed)',
     ]);
-  }
-
-  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
-    this.ensureSchema();
-    return this.sql.exec<T>(query, ...bindings);
   }
 
   create(id: string, roomSid: string, a: string, b: string): void {

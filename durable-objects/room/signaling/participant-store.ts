@@ -30,11 +30,11 @@ export class ParticipantStore {
    */
   private readonly jsonBySid = new Map<string, string>();
 
-  /** Creates this store's tables on first use; see lazy-schema.ts. */
-  private readonly ensureSchema: () => void;
+  /** Runs a query, creating this store's tables on first use; see lazy-schema.ts. */
+  private readonly exec: SqlStorage['exec'];
 
-  constructor(private readonly sql: SqlStorage) {
-    this.ensureSchema = lazySchema(sql, [
+  constructor(sql: SqlStorage) {
+    this.exec = lazySchema(sql, [
       `CREATE TABLE IF NOT EXISTS participants (
       sid TEXT PRIMARY KEY,
       room_sid TEXT NOT NULL,
@@ -47,11 +47,6 @@ export class ParticipantStore {
       'CREATE INDEX IF NOT EXISTS participants_by_room ON participants (room_sid, status)',
       'CREATE INDEX IF NOT EXISTS participants_by_session ON participants (session)',
     ]);
-  }
-
-  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
-    this.ensureSchema();
-    return this.sql.exec<T>(query, ...bindings);
   }
 
   save(p: ParticipantRecord): void {

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Prng } from './prng';
-import { connectMessage, type Json } from './signaling-client';
+import { connectMessage, type Json } from '../../node/support/signaling-client';
 
 /** What the server must answer: an error with one of these codes, `bad`, or (at least) a close. */
 export type Expectation = { error: number[] } | { bad: true } | { closed: true };

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { mintAccessToken } from '../../../workers/tokens/mint-token';
-import { DEV_CREDENTIALS } from '../../node/support/atrium-server';
+import { DEV_CREDENTIALS } from './atrium-server';
 
 /** Waits poll at this interval; every wait is bounded by its own timeout. */
 const POLL_MS = 20;
@@ -37,6 +37,26 @@ export const token = (identity: string, o: TokenOptions = {}): Promise<string> =
     ttlSeconds: o.ttlSeconds,
     nowSeconds: o.nowSeconds,
   });
+
+/** A track as the client announces it in `participant.tracks`. */
+export interface AnnouncedTrack {
+  id: string;
+  kind: 'audio' | 'video' | 'data';
+  name: string;
+  enabled: boolean;
+  priority: string;
+}
+
+export const track = (kind: AnnouncedTrack['kind'], name: string): AnnouncedTrack => ({ id: randomUUID(), kind, name, enabled: true, priority: 'standard' });
+
+export interface JoinOptions {
+  /** Appended to the signaling URL, e.g. `?AccountSid=AC…`. */
+  query?: string;
+  /** Id of the client's own initial peer connection (random by default). */
+  offerId?: string;
+  /** Tracks announced in `connect`. */
+  tracks?: AnnouncedTrack[];
+}
 
 // Frames are untyped JSON from the server; tests assert on their shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -91,15 +111,15 @@ export class SignalingClient {
   }
 
   /** Opens a socket and sends hello carrying `connect`, as the client does; does not wait. */
-  static async start(baseUrl: string, room: string, jwt: string, opts: { query?: string; offerId?: string } = {}): Promise<SignalingClient> {
+  static async start(baseUrl: string, room: string, jwt: string, opts: JoinOptions = {}): Promise<SignalingClient> {
     const c = await SignalingClient.open(baseUrl, room, opts.query);
-    c.send({ type: 'hello', id: randomUUID(), timeout: 5000, version: 2, body: connectMessage(room, jwt, opts.offerId) });
+    c.send({ type: 'hello', id: randomUUID(), timeout: 5000, version: 2, body: connectMessage(room, jwt, opts.offerId, opts.tracks) });
     return c;
   }
 
   /** Connects and waits for `connected` (or rejects with the error the server sent). */
-  static async join(baseUrl: string, room: string, identity: string, opts: { jwt?: string; query?: string; offerId?: string } = {}): Promise<SignalingClient> {
-    const c = await SignalingClient.start(baseUrl, room, opts.jwt ?? (await token(identity)), { query: opts.query, offerId: opts.offerId });
+  static async join(baseUrl: string, room: string, identity: string, opts: JoinOptions & { jwt?: string } = {}): Promise<SignalingClient> {
+    const c = await SignalingClient.start(baseUrl, room, opts.jwt ?? (await token(identity)), opts);
     const outcome = await c.nextMsg((m) => m.type === 'connected' || m.type === 'error', 15_000);
     if (outcome.type === 'error') {
       c.terminate();
@@ -212,8 +232,8 @@ export class SignalingClient {
   }
 }
 
-/** A `connect` message as twilio-video 2.x sends it, with no tracks. */
-export function connectMessage(room: string, jwt: string, offerId: string = randomUUID()): Json {
+/** A `connect` message as twilio-video 2.x sends it. */
+export function connectMessage(room: string, jwt: string, offerId: string = randomUUID(), tracks: AnnouncedTrack[] = []): Json {
   return {
     type: 'connect',
     version: 2,
@@ -221,7 +241,7 @@ export function connectMessage(room: string, jwt: string, offerId: string = rand
     token: jwt,
     format: 'unified',
     ice_servers: 'acquire',
-    participant: { revision: 1, tracks: [] },
+    participant: { revision: 1, tracks },
     peer_connections: [{ id: offerId, description: { type: 'offer', revision: 1, sdp: 'v=0\r\n' } }],
     publisher: { name: 'atrium-robustness', sdk_version: '2.36.0', user_agent: 'node' },
     media_signaling: {},
