@@ -68,3 +68,14 @@ export function participantState(p: ParticipantRecord) {
 export function trackState(t: TrackRecord) {
   return { sid: t.sid, kind: t.kind, name: t.name, enabled: t.enabled, priority: t.priority };
 }
+
+/** The participant's own publications as `published` carries them: sids for the ready, errors for the failed. */
+export function publishedState(p: ParticipantRecord) {
+  return {
+    revision: p.publishedRevision,
+    tracks: [
+      ...p.tracks.map((t) => ({ id: t.id, sid: t.sid, state: 'ready' })),
+      ...p.failed.map((f) => ({ id: f.id, state: 'failed', error: f.error })),
+    ],
+  };
+}

@@ -12,8 +12,8 @@ import type { Scheduler } from '../scheduler';
 import { FloodGuard } from './flood-guard';
 import { iceServersFor } from './ice-servers';
 import { Mesh } from './mesh';
-import type { ParticipantRecord, TrackRecord } from './participant-record';
-import { participantState } from './participant-record';
+import type { ParticipantRecord } from './participant-record';
+import { participantState, publishedState } from './participant-record';
 import type { ParticipantStore } from './participant-store';
 import type { ClientParticipant, PeerConnectionEntry, RoomMessage } from './protocol';
 import { parseFrame } from './protocol';
@@ -21,7 +21,8 @@ import type { SocketAttachment } from './sockets';
 import { Sockets } from './sockets';
 import type { SubscribeRule } from './subscribe-rules';
 import { DEFAULT_SUBSCRIBE_RULES, subscriptionsOf } from './subscribe-rules';
-import { applyTracks, changesSubscriptions } from './tracks';
+import { applyClientState, applyTracks, changesSubscriptions } from './tracks';
+import type { TrackEvents } from './tracks';
 
 /** Deadline keys this module owns. */
 export const RECONNECT_PREFIX = 'reconnect:';
@@ -39,13 +40,9 @@ const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
 const PARTICIPANT_DURATION_EXCEEDED = 53216;
 
 /** What happens to participants and tracks, reported in the same step as the change (status callbacks). */
-export interface SignalingEvents {
+export interface SignalingEvents extends TrackEvents {
   participantConnected(room: RoomRecord, p: ParticipantRecord): void;
   participantDisconnected(room: RoomRecord, p: ParticipantRecord): void;
-  trackAdded(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
-  trackRemoved(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
-  trackEnabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
-  trackDisabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
 }
 
 export interface SignalingDeps {
@@ -396,7 +393,7 @@ export class Signaling {
     if (wasReconnecting) p.revision += 1;
     p.publishedRevision += 1;
     p.subscribedRevision += 1;
-    const change = m.participant && m.participant.revision > p.clientRevision ? applyAndReport(this, p, m.participant, room) : null;
+    const change = m.participant && m.participant.revision > p.clientRevision ? applyClientState(this.d.events, p, m.participant, room) : null;
     this.d.participants.save(p);
     this.sockets.bind(ws, p.sid);
     this.d.scheduler.clear(RECONNECT_PREFIX + p.sid);
@@ -412,9 +409,9 @@ export class Signaling {
   private applyParticipant(p: ParticipantRecord, state: ClientParticipant): void {
     const room = this.d.store.current();
     if (!room || state.revision <= p.clientRevision) return;
-    const change = applyAndReport(this, p, state, room);
+    const change = applyClientState(this.d.events, p, state, room);
     this.d.participants.save(p);
-    if (change.publishedChanged) this.sockets.sendTo(p.sid, { type: 'update', published: this.published(p) });
+    if (change.publishedChanged) this.sockets.sendTo(p.sid, { type: 'update', published: publishedState(p) });
     if (change.visibleChanged) {
       const others = this.d.participants.present(room.sid).filter((o) => o.sid !== p.sid);
       this.announce(p, others, changesSubscriptions(change));
@@ -448,7 +445,7 @@ export class Signaling {
       participant: { sid: p.sid, identity: p.identity },
       participants: others.map(participantState),
       peer_connections: peerConnections,
-      published: this.published(p),
+      published: publishedState(p),
       subscribed: this.subscribed(p, room.sid),
       options: { session_timeout: this.sessionTimeoutSeconds() },
     };
@@ -599,16 +596,6 @@ export class Signaling {
     return p;
   }
 
-  private published(p: ParticipantRecord) {
-    return {
-      revision: p.publishedRevision,
-      tracks: [
-        ...p.tracks.map((t) => ({ id: t.id, sid: t.sid, state: 'ready' })),
-        ...p.failed.map((f) => ({ id: f.id, state: 'failed', error: f.error })),
-      ],
-    };
-  }
-
   /**
    * What `p` receives: the tracks of the other present participants that its subscribe rules let
    * through. Callers sending to everyone pass `present`, read once, rather than a query per participant.
@@ -628,24 +615,6 @@ export class Signaling {
     const configured = Number(this.d.env.SESSION_TIMEOUT_SECONDS);
     return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_SESSION_TIMEOUT_S;
   }
-
-  /** Used by the tracks step to report events. */
-  get events(): SignalingEvents {
-    return this.d.events;
-  }
-}
-
-/** Applies a client participant state to `p` (in place) and reports track events. */
-function applyAndReport(s: Signaling, p: ParticipantRecord, state: ClientParticipant, room: RoomRecord) {
-  const change = applyTracks(p, state.tracks, room, Date.now());
-  p.clientRevision = Math.max(p.clientRevision, state.revision);
-  if (change.visibleChanged) p.revision += 1;
-  if (change.publishedChanged) p.publishedRevision += 1;
-  for (const t of change.added) s.events.trackAdded(room, p, t);
-  for (const t of change.removed) s.events.trackRemoved(room, p, t);
-  for (const t of change.enabled) s.events.trackEnabled(room, p, t);
-  for (const t of change.disabled) s.events.trackDisabled(room, p, t);
-  return change;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { RoomRecord } from '../room-record';
 import type { ParticipantRecord, TrackRecord } from './participant-record';
+import type { ClientParticipant } from './protocol';
 import type { ClientTrack } from './protocol';
 import { newSid } from '../../../workers/sids';
 
@@ -74,4 +75,29 @@ function trackError(t: ClientTrack, published: TrackRecord[], room: RoomRecord):
   if (published.some((o) => o.name === t.name)) return { code: 53304, message: 'Track name is duplicated' };
   if (room.audioOnly && t.kind === 'video') return { code: 53125, message: 'The track kind is not supported by the Room' };
   return null;
+}
+
+/** Track changes, reported in the same step as the change (status callbacks). */
+export interface TrackEvents {
+  trackAdded(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+  trackRemoved(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+  trackEnabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+  trackDisabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void;
+}
+
+/**
+ * Applies the participant state a client sent (its whole track list) to `p`, in place: tracks,
+ * the client revision seen, and the revisions of what others and the participant itself are sent.
+ * Reports every track change to `events`. The caller saves `p` and sends the updates.
+ */
+export function applyClientState(events: TrackEvents, p: ParticipantRecord, state: ClientParticipant, room: RoomRecord): TrackChange {
+  const change = applyTracks(p, state.tracks, room, Date.now());
+  p.clientRevision = Math.max(p.clientRevision, state.revision);
+  if (change.visibleChanged) p.revision += 1;
+  if (change.publishedChanged) p.publishedRevision += 1;
+  for (const t of change.added) events.trackAdded(room, p, t);
+  for (const t of change.removed) events.trackRemoved(room, p, t);
+  for (const t of change.enabled) events.trackEnabled(room, p, t);
+  for (const t of change.disabled) events.trackDisabled(room, p, t);
+  return change;
 }
