@@ -482,12 +482,15 @@ describe('Outbox', () => {
 
 describe('status callbacks of a Room object', () => {
   type OutboxRow = { seq: number; params: string; attempts: number; next_at: number; url: string; method: string };
+  // The outbox's tables exist once a room has queued an event (they are created on first use).
   const rows = (stub: ReturnType<typeof roomStub>, roomSid: string) =>
-    runInDurableObject(stub, (_instance, state) =>
-      state.storage.sql
+    runInDurableObject(stub, (_instance, state) => {
+      const exists = state.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'callback_outbox'").toArray().length > 0;
+      if (!exists) return [];
+      return state.storage.sql
         .exec<OutboxRow>('SELECT seq, params, attempts, next_at, url, method FROM callback_outbox WHERE room_sid = ? ORDER BY seq', roomSid)
-        .toArray(),
-    );
+        .toArray();
+    });
   const deadline = (stub: ReturnType<typeof roomStub>) =>
     runInDurableObject(stub, (_instance, state) =>
       state.storage.sql.exec<{ at: number }>('SELECT at FROM deadlines WHERE key = ?', CALLBACKS_DELIVER).toArray()[0]?.at,

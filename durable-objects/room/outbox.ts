@@ -3,6 +3,7 @@ import { signedCallbackRequest } from '../../workers/callbacks/callback-request'
 import type { CallbackEvent } from './callback-events';
 import type { AttemptOutcome, RetryPolicy } from './callback-policy';
 import { classifyStatus, retryDelay } from './callback-policy';
+import { lazySchema } from './lazy-schema';
 import type { RoomRecord } from './room-record';
 import type { Scheduler } from './scheduler';
 
@@ -85,26 +86,31 @@ export class Outbox {
   private readonly send: (request: Request, signal: AbortSignal) => Promise<Response>;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Runs a query, creating the outbox's tables on first use. */
+  private readonly exec: SqlStorage['exec'];
 
   constructor(private readonly opts: OutboxOptions) {
     this.send = opts.send ?? ((request, signal) => fetch(request, { signal }));
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
-    opts.sql.exec(`CREATE TABLE IF NOT EXISTS callback_outbox (
-      room_sid TEXT NOT NULL,
-      seq INTEGER NOT NULL,
-      account_sid TEXT NOT NULL,
-      url TEXT NOT NULL,
-      method TEXT NOT NULL,
-      params TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      attempts INTEGER NOT NULL DEFAULT 0,
-      next_at INTEGER NOT NULL,
-      PRIMARY KEY (room_sid, seq)
-    )`);
-    // Kept apart from the outbox rows, which are deleted as they are delivered: a room's numbering
-    // must carry on from where it was, not restart at 0 once its queue drains.
-    opts.sql.exec('CREATE TABLE IF NOT EXISTS callback_sequences (room_sid TEXT PRIMARY KEY, next INTEGER NOT NULL)');
+    // Created on first use (lazy-schema.ts): rooms without a StatusCallback never need them. The
+    // sequences table is kept apart from the outbox rows, which are deleted as they are delivered:
+    // a room's numbering must carry on from where it was, not restart at 0 once its queue drains.
+    this.exec = lazySchema(opts.sql, [
+      `CREATE TABLE IF NOT EXISTS callback_outbox (
+        room_sid TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        account_sid TEXT NOT NULL,
+        url TEXT NOT NULL,
+        method TEXT NOT NULL,
+        params TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        PRIMARY KEY (room_sid, seq)
+      )`,
+      'CREATE TABLE IF NOT EXISTS callback_sequences (room_sid TEXT PRIMARY KEY, next INTEGER NOT NULL)',
+    ]);
   }
 
   /**
@@ -116,7 +122,7 @@ export class Outbox {
   append(roomSid: string, event: CallbackEvent): number | null {
     const room = this.opts.rooms.get(roomSid);
     if (!room?.statusCallback) return null;
-    const seq = this.opts.sql
+    const seq = this
       .exec<{ seq: number }>(
         `INSERT INTO callback_sequences (room_sid, next) VALUES (?, 1)
          ON CONFLICT(room_sid) DO UPDATE SET next = next + 1
@@ -126,7 +132,7 @@ export class Outbox {
       .one().seq;
     const params = { ...event, SequenceNumber: String(seq) };
     const now = this.now();
-    this.opts.sql.exec(
+    this.exec(
       `INSERT INTO callback_outbox (room_sid, seq, account_sid, url, method, params, created_at, next_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       roomSid,
@@ -144,7 +150,7 @@ export class Outbox {
 
   /** Every queued event, oldest first per room. */
   pending(): PendingCallback[] {
-    return this.opts.sql
+    return this
       .exec<Row>('SELECT * FROM callback_outbox ORDER BY room_sid, seq')
       .toArray()
       .map((r) => ({
@@ -179,7 +185,7 @@ export class Outbox {
     this.running = true;
     try {
       for (;;) {
-        const due = this.opts.sql
+        const due = this
           .exec<Row>(`SELECT o.* FROM callback_outbox o WHERE o.next_at <= ? AND ${HEAD} ORDER BY o.created_at, o.room_sid`, this.now())
           .toArray();
         if (!due.length) break;
@@ -226,11 +232,11 @@ export class Outbox {
     const where = [row.room_sid, row.seq] as const;
     const label = `status callback ${row.room_sid}#${row.seq} to ${row.method} ${row.url}`;
     if (outcome === 'delivered') {
-      this.opts.sql.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
+      this.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
       return;
     }
     if (outcome === 'rejected') {
-      this.opts.sql.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
+      this.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
       console.error(`${label} dropped, not retried: ${detail}`);
       return;
     }
@@ -238,19 +244,19 @@ export class Outbox {
     const failures = row.attempts + 1;
     const expiresAt = row.created_at + this.opts.policy.maxAgeMs;
     if (now >= expiresAt) {
-      this.opts.sql.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
+      this.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
       console.error(`${label} dropped after ${failures} attempts over ${Math.round((now - row.created_at) / 1000)} s: ${detail}`);
       return;
     }
     // The last retry lands on the expiry time rather than past it, so every event gets its full window.
     const nextAt = Math.min(now + retryDelay(failures, this.opts.policy, this.random), expiresAt);
-    this.opts.sql.exec('UPDATE callback_outbox SET attempts = ?, next_at = ? WHERE room_sid = ? AND seq = ?', failures, nextAt, ...where);
+    this.exec('UPDATE callback_outbox SET attempts = ?, next_at = ? WHERE room_sid = ? AND seq = ?', failures, nextAt, ...where);
     console.warn(`${label} failed (attempt ${failures}: ${detail}); retrying in ${nextAt - now} ms`);
   }
 
   /** Points CALLBACKS_DELIVER at what must happen next: see the class comment. */
   private reschedule(): void {
-    const row = this.opts.sql.exec<{ at: number | null }>(`SELECT min(o.next_at) AS at FROM callback_outbox o WHERE ${HEAD}`).one();
+    const row = this.exec<{ at: number | null }>(`SELECT min(o.next_at) AS at FROM callback_outbox o WHERE ${HEAD}`).one();
     if (row.at === null) this.opts.scheduler.clear(CALLBACKS_DELIVER);
     else if (this.running) this.opts.scheduler.set(CALLBACKS_DELIVER, this.now() + this.opts.policy.timeoutMs + LEASE_MARGIN_MS);
     else this.opts.scheduler.set(CALLBACKS_DELIVER, row.at);

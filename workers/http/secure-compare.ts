@@ -1,13 +1,24 @@
 const encoder = new TextEncoder();
 
+/** Digests of the configured secrets: a few per account, so the map stays small. */
+const expectedDigests = new Map<string, ArrayBuffer>();
+const MAX_CACHED = 1024;
+
+const digest = (s: string): Promise<ArrayBuffer> => crypto.subtle.digest('SHA-256', encoder.encode(s));
+
 /**
- * Compares two secrets in constant time. Both are hashed first so that neither their contents
- * nor their lengths leak through timing (timingSafeEqual needs equal lengths).
+ * Compares a supplied secret with a configured one in constant time. Both are hashed first so that
+ * neither their contents nor their lengths leak through timing (timingSafeEqual needs equal
+ * lengths). The configured side's digest is computed once and kept: it is on every REST request.
  */
-export async function secretsEqual(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([
-    crypto.subtle.digest('SHA-256', encoder.encode(a)),
-    crypto.subtle.digest('SHA-256', encoder.encode(b)),
-  ]);
-  return crypto.subtle.timingSafeEqual(ha, hb);
+export async function secretsEqual(supplied: string, expected: string): Promise<boolean> {
+  // Values, not promises, are kept: a promise made while serving one request must not be awaited
+  // by another (the runtime ties pending work to the request that started it).
+  let known = expectedDigests.get(expected);
+  if (!known) {
+    known = await digest(expected);
+    if (expectedDigests.size >= MAX_CACHED) expectedDigests.clear();
+    expectedDigests.set(expected, known);
+  }
+  return crypto.subtle.timingSafeEqual(await digest(supplied), known);
 }
