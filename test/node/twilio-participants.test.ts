@@ -8,6 +8,7 @@
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CREDENTIALS, startAtrium, type AtriumServer } from './support/atrium-server';
+import { restError } from './support/rest-error';
 import { SignalingClient, track } from './support/signaling-client';
 
 const { accountSid, apiKeySid, apiKeySecret } = DEV_CREDENTIALS;
@@ -24,18 +25,6 @@ async function join(room: string, identity: string, tracks: ReturnType<typeof tr
   const socket = await SignalingClient.join(atrium.url, room, identity, { tracks });
   open.push(socket);
   return socket;
-}
-
-/** The RestException a call rejects with; fails the test if it resolves or throws anything else. */
-async function restError(call: Promise<unknown>): Promise<InstanceType<typeof twilio.RestException>> {
-  const err: unknown = await call.then(
-    (value) => {
-      throw new Error(`expected a RestException, got ${JSON.stringify(value)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(twilio.RestException);
-  return err as InstanceType<typeof twilio.RestException>;
 }
 
 beforeAll(async () => {

@@ -9,6 +9,7 @@ import type RequestClient from 'twilio/lib/base/RequestClient';
 import type { RoomInstance } from 'twilio/lib/rest/video/v1/room';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CREDENTIALS, startAtrium, type AtriumServer } from './support/atrium-server';
+import { restError } from './support/rest-error';
 
 const { accountSid, authToken, apiKeySid, apiKeySecret } = DEV_CREDENTIALS;
 const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -39,18 +40,6 @@ function clientWithApiKey(secret: string = apiKeySecret, opts: twilio.ClientOpts
   const client = twilio(apiKeySid, secret, { accountSid, ...opts });
   client.video.baseUrl = atrium.url;
   return client;
-}
-
-/** The RestException a call rejects with; fails the test if it resolves or throws anything else. */
-async function restError(call: Promise<unknown>): Promise<InstanceType<typeof twilio.RestException>> {
-  const err: unknown = await call.then(
-    (value) => {
-      throw new Error(`expected a RestException, got ${JSON.stringify(value)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(twilio.RestException);
-  return err as InstanceType<typeof twilio.RestException>;
 }
 
 /** The raw JSON of a request, for what twilio-node hides (it turns dates into Date objects). */

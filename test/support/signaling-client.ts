@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { mintAccessToken } from '../../workers/tokens/mint-token';
+import { connectMessage } from './connect-message';
 import { API_KEY_SECRET, API_KEY_SID, ACCOUNT_SID, ORIGIN } from './rest';
 
 export const token = (identity: string, room?: string, extra: { ttlSeconds?: number; apiKeySecret?: string } = {}) =>
@@ -49,7 +50,7 @@ export class SignalingClient {
       id: crypto.randomUUID(),
       timeout: 5000,
       version: 2,
-      body: connectMessage(room, opts.token ?? (await token(identity)), opts.tracks ?? [], opts.offerId),
+      body: connectMessage(room, opts.token ?? (await token(identity)), { tracks: opts.tracks, offerId: opts.offerId }),
     });
     await c.next((f) => f.type === 'msg' && (f.body.type === 'connected' || f.body.type === 'error'));
     return c;
@@ -118,21 +119,7 @@ export class SignalingClient {
   }
 }
 
-export function connectMessage(room: string, jwt: string, tracks: any[] = [], offerId = crypto.randomUUID()) {
-  return {
-    type: 'connect',
-    version: 2,
-    name: room,
-    token: jwt,
-    format: 'unified',
-    ice_servers: 'acquire',
-    participant: { revision: 1, tracks },
-    peer_connections: [{ id: offerId, description: { type: 'offer', revision: 1, sdp: 'v=0\r\n' } }],
-    publisher: { name: 'test', sdk_version: '2.36.0', user_agent: 'vitest' },
-    media_signaling: {},
-    subscribe: { rules: [{ type: 'include', all: true }], revision: 1 },
-  };
-}
+export { connectMessage };
 
 export const audioTrack = (id = crypto.randomUUID(), name = id) => ({ id, kind: 'audio', name, enabled: true, priority: 'standard' });
 export const videoTrack = (id = crypto.randomUUID(), name = id) => ({ id, kind: 'video', name, enabled: true, priority: 'standard' });

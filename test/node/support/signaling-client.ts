@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { mintAccessToken } from '../../../workers/tokens/mint-token';
+import { connectMessage } from '../../support/connect-message';
 import { DEV_CREDENTIALS } from './atrium-server';
 
 /** Waits poll at this interval; every wait is bounded by its own timeout. */
@@ -113,7 +114,7 @@ export class SignalingClient {
   /** Opens a socket and sends hello carrying `connect`, as the client does; does not wait. */
   static async start(baseUrl: string, room: string, jwt: string, opts: JoinOptions = {}): Promise<SignalingClient> {
     const c = await SignalingClient.open(baseUrl, room, opts.query);
-    c.send({ type: 'hello', id: randomUUID(), timeout: 5000, version: 2, body: connectMessage(room, jwt, opts.offerId, opts.tracks) });
+    c.send({ type: 'hello', id: randomUUID(), timeout: 5000, version: 2, body: connectMessage(room, jwt, { offerId: opts.offerId, tracks: opts.tracks }) });
     return c;
   }
 
@@ -232,22 +233,7 @@ export class SignalingClient {
   }
 }
 
-/** A `connect` message as twilio-video 2.x sends it. */
-export function connectMessage(room: string, jwt: string, offerId: string = randomUUID(), tracks: AnnouncedTrack[] = []): Json {
-  return {
-    type: 'connect',
-    version: 2,
-    name: room,
-    token: jwt,
-    format: 'unified',
-    ice_servers: 'acquire',
-    participant: { revision: 1, tracks },
-    peer_connections: [{ id: offerId, description: { type: 'offer', revision: 1, sdp: 'v=0\r\n' } }],
-    publisher: { name: 'atrium-robustness', sdk_version: '2.36.0', user_agent: 'node' },
-    media_signaling: {},
-    subscribe: { rules: [{ type: 'include', all: true }], revision: 1 },
-  };
-}
+export { connectMessage };
 
 /** An `update` carrying one ICE candidate on a pair; `n` goes in the candidate and the revision. */
 export function iceUpdate(session: string, pairId: string, label: string, n: number): Json {

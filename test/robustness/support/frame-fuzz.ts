@@ -239,7 +239,7 @@ const CATEGORIES: ((r: Prng, c: FrameContext) => FrameCase)[] = [
   },
   (_r, c) => {
     // The id of the well-behaved pair offered as this client's own initial peer connection.
-    const connect = connectMessage(c.room, TOKEN_PLACEHOLDER, c.othersPairId);
+    const connect = connectMessage(c.room, TOKEN_PLACEHOLDER, { offerId: c.othersPairId });
     return { label: "connect offering on another pair's peer connection id", connected: false, frames: [JSON.stringify(hello(connect))], expect: { error: [53004] } };
   },
   (_r, c) => ({ label: 'connect twice', connected: true, frames: [msg(connectMessage(c.room, TOKEN_PLACEHOLDER))], expect: { error: [53004] } }),
