@@ -179,6 +179,8 @@ describe('signaling: presence', () => {
 
     // While B is away, A offers; B gets the offer in `synced`.
     update(a, { peer_connections: [{ id: pcId, description: { type: 'offer', revision: 2, sdp: 'missed-offer' } }] });
+    const missedIce = { revision: 3, ufrag: 'u2', candidates: [{ candidate: 'candidate:missed', sdpMid: '0', sdpMLineIndex: 0 }] };
+    update(a, { peer_connections: [{ id: pcId, ice: missedIce }] });
     const b2 = await SignalingClient.open(room);
     b2.send({
       type: 'hello', id: 'y', timeout: 5000, version: 2,
@@ -187,7 +189,7 @@ describe('signaling: presence', () => {
     const synced = await b2.nextMsg((m) => m.type === 'synced');
     expect(synced.participant.sid).toBe(b.connected.participant.sid);
     expect(synced.participants.map((p: any) => p.identity)).toEqual(['a']);
-    expect(synced.peer_connections).toEqual([{ id: pcId, description: { type: 'offer', revision: 2, sdp: 'missed-offer' } }]);
+    expect(synced.peer_connections).toEqual([{ id: pcId, description: { type: 'offer', revision: 2, sdp: 'missed-offer' }, ice: missedIce }]);
     expect(synced.subscribed.revision).toBeGreaterThan(b.connected.subscribed.revision);
     const back = await a.nextMsg((m) => m.participants?.[0]?.identity === 'b' && m.participants[0].state === 'connected', 3000, afterDrop);
     expect(back.participants[0].revision).toBeGreaterThan(reconnecting.participants[0].revision);

@@ -92,8 +92,13 @@ export class Mesh {
       }
     }
     if (!out.description && !out.ice) return;
-    this.pairs.remember(pair, from, out);
-    this.sockets.sendTo(to, { type: 'update', peer_connections: [out] });
+    const delivered = this.sockets.sendTo(to, { type: 'update', peer_connections: [out] });
+    // What is remembered is what `synced` hands a member that was away. Descriptions are the pair's
+    // state: always kept. ICE is the hot path (a trickle of updates per connection) and each entry
+    // carries every candidate gathered so far for its ufrag, so the latest one a member could not
+    // be sent is all it needs: kept only then. (The output gate holds the send until the write, if
+    // any, is stored.)
+    if (out.description || !delivered) this.pairs.remember(pair, from, out);
   }
 
   /** Closes every open pair of `participant`; returns, per other member, the close to send it. */

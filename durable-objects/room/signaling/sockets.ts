@@ -79,16 +79,19 @@ export class Sockets {
     this.sendRaw(ws, JSON.stringify({ type: 'msg', body }));
   }
 
-  sendTo(participantSid: string, body: unknown): void {
+  /** Sends to a participant's socket; false when it has none or the send failed. */
+  sendTo(participantSid: string, body: unknown): boolean {
     const ws = this.of(participantSid);
-    if (ws) this.sendMsg(ws, body);
+    return ws ? this.sendRaw(ws, JSON.stringify({ type: 'msg', body })) : false;
   }
 
-  sendRaw(ws: WebSocket, text: string): void {
+  sendRaw(ws: WebSocket, text: string): boolean {
     try {
       ws.send(text);
+      return true;
     } catch {
       // The socket is closing or gone; its close handler (or the sweep) deals with the participant.
+      return false;
     }
   }
 
