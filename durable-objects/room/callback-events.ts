@@ -1,5 +1,5 @@
 import type { RoomRecord } from './room-record';
-import { roomDuration } from './room-record';
+import { elapsedSeconds, roomDuration } from './room-record';
 
 /**
  * Builders for the parameters of every room status callback Twilio sends, with Twilio's exact
@@ -71,9 +71,6 @@ function withTrack(room: RoomRecord, event: StatusCallbackEvent, p: CallbackPart
   };
 }
 
-/** Whole seconds between two epoch-ms instants, never negative. */
-const seconds = (from: number, to: number): number => Math.max(0, Math.floor((to - from) / 1000));
-
 export function roomCreatedEvent(room: RoomRecord): CallbackEvent {
   return base(room, 'room-created', room.dateCreated);
 }
@@ -95,7 +92,7 @@ export function participantDisconnectedEvent(room: RoomRecord, participant: Call
   if (at === undefined || at === null) throw new Error(`participant-disconnected for ${participant.sid} without disconnectedAt`);
   return {
     ...withParticipant(room, 'participant-disconnected', participant, at),
-    ParticipantDuration: String(seconds(participant.connectedAt, at)),
+    ParticipantDuration: String(elapsedSeconds(participant.connectedAt, at)),
   };
 }
 

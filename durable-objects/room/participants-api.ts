@@ -2,6 +2,7 @@ import type { Result } from '../../workers/errors';
 import { fail, ok, TwilioError } from '../../workers/errors';
 import { isSid } from '../../workers/sids';
 import type { RoomRecord } from './room-record';
+import { isGroupType } from './room-record';
 import type { RoomStore } from './room-store';
 import type { ParticipantRecord, TrackKind, TrackRecord } from './signaling/participant-record';
 import type { ParticipantQuery, ParticipantStore } from './signaling/participant-store';
@@ -119,7 +120,7 @@ export class ParticipantsApi {
       const p = this.find(roomSid, sidOrIdentity);
       // The Worker validated them already; checked again so that nothing else can store bad rules.
       const parsed = parseSubscribeRules(rules);
-      if (room.type !== 'group' && room.type !== 'group-small') {
+      if (!isGroupType(room.type)) {
         throw new TwilioError(53117, `The subscription operation requested is not supported for the Room type: ${room.type} rooms receive every track`);
       }
       const updated = this.signaling.setSubscribeRules(p.sid, parsed);

@@ -124,20 +124,10 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   async create(spec: RoomSpec): Promise<Result<RoomRecord>> {
     const existing = this.store.current();
     if (existing) return fail(53113, `Room exists: a room named '${existing.uniqueName}' is in progress (${existing.sid})`);
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('account', ?)", spec.accountSid);
+    this.store.setAccount(spec.accountSid);
     const room = this.lifecycle.start(spec);
     await this.catalogSync.publish();
     return ok(room);
-  }
-
-  /** The room in progress under this name, if any. */
-  async current(): Promise<RoomRecord | null> {
-    return this.store.current();
-  }
-
-  /** Any room this object has hosted, by sid. */
-  async room(sid: string): Promise<RoomRecord | null> {
-    return this.store.get(sid);
   }
 
   /** REST `Status=completed`: ends the room now. 53112 unless `sid` is the room in progress. */
@@ -251,14 +241,13 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     if (!defaults.clientRoomCreation) {
       throw new TwilioError(53103, 'Unable to create Room: client-side room creation is disabled for this account');
     }
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('account', ?)", accountSid);
+    this.store.setAccount(accountSid);
     return this.lifecycle.start(adHocRoomSpec(accountSid, newSid('RM'), name, defaults));
   }
 
   private catalog() {
-    const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'account'").toArray()[0];
-    if (!row) return null;
-    return this.env.CATALOG.get(this.env.CATALOG.idFromName(row.value));
+    const accountSid = this.store.account();
+    return accountSid ? this.env.CATALOG.get(this.env.CATALOG.idFromName(accountSid)) : null;
   }
 }
 

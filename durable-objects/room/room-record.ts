@@ -14,6 +14,19 @@ export const MAX_PARTICIPANTS_BY_TYPE: Record<RoomType, number> = {
   go: 2,
 };
 
+/**
+ * Group rooms (group, group-small) have what Twilio's media server gives them: AudioOnly,
+ * recording and transcription flags, track subscriptions, a cap on concurrently published tracks.
+ */
+export function isGroupType(type: RoomType): boolean {
+  return type === 'group' || type === 'group-small';
+}
+
+/** `max_concurrent_published_tracks` as Twilio reports it per room type. */
+export function maxConcurrentPublishedTracks(type: RoomType): number {
+  return isGroupType(type) ? 170 : 0;
+}
+
 /** A room lives at most this long from creation. */
 export const ROOM_MAX_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
@@ -57,7 +70,12 @@ export interface RoomRecord extends RoomSpec {
   revision: number;
 }
 
+/** Whole seconds between two epoch-ms instants, never negative: Twilio's durations. */
+export function elapsedSeconds(from: number, to: number): number {
+  return Math.max(0, Math.floor((to - from) / 1000));
+}
+
 /** Whole seconds from creation to end, or null while the room is in progress. */
 export function roomDuration(room: RoomRecord): number | null {
-  return room.endTime === null ? null : Math.max(0, Math.floor((room.endTime - room.dateCreated) / 1000));
+  return room.endTime === null ? null : elapsedSeconds(room.dateCreated, room.endTime);
 }

@@ -55,6 +55,16 @@ export class RoomStore {
     return saved;
   }
 
+  /** Records the account this object's rooms belong to (it addresses the account's catalog). */
+  setAccount(accountSid: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('account', ?)", accountSid);
+  }
+
+  /** The account this object's rooms belong to, once a room has been created here. */
+  account(): string | null {
+    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'account'").toArray()[0]?.value ?? null;
+  }
+
   /** Rooms whose newest revision the catalog has not acknowledged. */
   unpublished(): RoomRecord[] {
     return this.sql

@@ -38,11 +38,6 @@ export class Scheduler {
     return row?.at;
   }
 
-  /** Every deadline, earliest first. */
-  all(): { key: string; at: number }[] {
-    return this.sql.exec<{ key: string; at: number }>('SELECT key, at FROM deadlines ORDER BY at, key').toArray();
-  }
-
   /** Removes and returns the keys due at `now`, earliest first. The caller re-arms after handling them. */
   takeDue(now: number): string[] {
     const due = this.sql

@@ -44,10 +44,6 @@ export class Params {
     return this.values.has(name);
   }
 
-  names(): string[] {
-    return [...this.values.keys()];
-  }
-
   /** Throws 20001 for the first parameter that is not in `allowed`. */
   rejectUnknown(allowed: readonly string[]): void {
     for (const name of this.values.keys()) {

@@ -1,4 +1,5 @@
 import type { ParticipantView } from '../../durable-objects/room/participants-api';
+import { participantDuration } from '../../durable-objects/room/signaling/participant-record';
 import { isoDate } from '../http/dates';
 
 /** Absolute URL of a participant resource. */
@@ -21,7 +22,7 @@ export function participantResource(p: ParticipantView, accountSid: string, base
     date_updated: isoDate(p.disconnectedAt ?? p.connectedAt),
     start_time: isoDate(p.connectedAt),
     end_time: isoDate(p.disconnectedAt),
-    duration: p.disconnectedAt === null ? null : Math.max(0, Math.floor((p.disconnectedAt - p.connectedAt) / 1000)),
+    duration: participantDuration(p),
     url,
     links: {
       published_tracks: `${url}/PublishedTracks`,

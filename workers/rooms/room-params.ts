@@ -1,5 +1,5 @@
 import type { RoomSpec, RoomType, VideoCodec } from '../../durable-objects/room/room-record';
-import { MAX_PARTICIPANTS_BY_TYPE, ROOM_TYPES } from '../../durable-objects/room/room-record';
+import { isGroupType, MAX_PARTICIPANTS_BY_TYPE, maxConcurrentPublishedTracks, ROOM_TYPES } from '../../durable-objects/room/room-record';
 import { TwilioError } from '../errors';
 import type { Params } from '../http/form';
 import { isSid } from '../sids';
@@ -124,7 +124,7 @@ export function parseCreateRoom(
   const recordParticipantsOnConnect = boolean(params, 'RecordParticipantsOnConnect') ?? false;
   const transcribeParticipantsOnConnect = boolean(params, 'TranscribeParticipantsOnConnect') ?? false;
   boolean(params, 'EnableTurn'); // deprecated and always true, but still must be a boolean
-  const isGroup = type === 'group' || type === 'group-small';
+  const isGroup = isGroupType(type);
   if (audioOnly && !isGroup) throw incompatible('AudioOnly', type);
   if (largeRoom && type !== 'group') throw incompatible('LargeRoom', type);
   if (recordParticipantsOnConnect && !isGroup) throw incompatible('RecordParticipantsOnConnect', type);
@@ -158,7 +158,7 @@ export function parseCreateRoom(
     statusCallbackMethod,
     maxParticipants,
     maxParticipantDuration,
-    maxConcurrentPublishedTracks: isGroup ? 170 : 0,
+    maxConcurrentPublishedTracks: maxConcurrentPublishedTracks(type),
     recordParticipantsOnConnect,
     transcribeParticipantsOnConnect,
     videoCodecs,
@@ -234,7 +234,6 @@ function jsonParam(params: Params, name: string, valid: (v: unknown) => boolean)
  */
 export function adHocRoomSpec(accountSid: string, sid: string, uniqueName: string, defaults: RoomDefaults): RoomSpec {
   const cap = MAX_PARTICIPANTS_BY_TYPE[defaults.type];
-  const isGroup = defaults.type === 'group' || defaults.type === 'group-small';
   return {
     accountSid,
     sid,
@@ -244,7 +243,7 @@ export function adHocRoomSpec(accountSid: string, sid: string, uniqueName: strin
     statusCallbackMethod: defaults.statusCallbackMethod,
     maxParticipants: Math.min(defaults.maxParticipants || cap, cap),
     maxParticipantDuration: defaults.maxParticipantDuration,
-    maxConcurrentPublishedTracks: isGroup ? 170 : 0,
+    maxConcurrentPublishedTracks: maxConcurrentPublishedTracks(defaults.type),
     recordParticipantsOnConnect: false,
     transcribeParticipantsOnConnect: false,
     videoCodecs: ['VP8'],

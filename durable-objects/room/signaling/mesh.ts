@@ -102,7 +102,7 @@ export class Mesh {
   }
 
   /** Closes every open pair of `participant`; returns, per other member, the close to send it. */
-  closeAllFor(participant: string, _roomSid: string | null): Map<string, PeerConnectionEntry> {
+  closeAllFor(participant: string): Map<string, PeerConnectionEntry> {
     const closes = new Map<string, PeerConnectionEntry>();
     for (const pair of this.pairs.openFor(participant)) {
       this.pairs.close(pair.id);

@@ -1,3 +1,5 @@
+import { elapsedSeconds } from '../room-record';
+
 /** A participant of a room, as the Room object stores it. */
 import type { SubscribeRule } from './subscribe-rules';
 
@@ -49,9 +51,9 @@ export interface ParticipantRecord {
   disconnectedAt: number | null;
 }
 
-/** Whole seconds the participant was (or has been) connected. */
-export function participantDuration(p: ParticipantRecord, now: number): number {
-  return Math.max(0, Math.floor(((p.disconnectedAt ?? now) - p.connectedAt) / 1000));
+/** Whole seconds the participant was connected, or null while it still is. */
+export function participantDuration(p: Pick<ParticipantRecord, 'connectedAt' | 'disconnectedAt'>): number | null {
+  return p.disconnectedAt === null ? null : elapsedSeconds(p.connectedAt, p.disconnectedAt);
 }
 
 /** The participant as other clients see it in `participants`. */

@@ -7,6 +7,7 @@ import type { VideoToken } from '../../../workers/tokens/verify-token';
 import { verifyAccessToken } from '../../../workers/tokens/verify-token';
 import type { Lifecycle } from '../lifecycle';
 import type { RoomRecord } from '../room-record';
+import { isGroupType } from '../room-record';
 import type { RoomStore } from '../room-store';
 import type { Scheduler } from '../scheduler';
 import { FloodGuard } from './flood-guard';
@@ -155,7 +156,7 @@ export class Signaling {
       }
       const gone = { ...p, status: 'disconnected' as const, disconnectedAt: now, revision: p.revision + 1 };
       this.d.participants.save(gone);
-      this.mesh.closeAllFor(p.sid, null);
+      this.mesh.closeAllFor(p.sid);
       this.d.events.participantDisconnected(room, gone);
     }
     this.d.scheduler.clearPrefix(RECONNECT_PREFIX);
@@ -521,7 +522,7 @@ export class Signaling {
     this.d.scheduler.clear(RECONNECT_PREFIX + p.sid);
     this.d.scheduler.clear(MAX_DURATION_PREFIX + p.sid);
     const room = this.d.store.get(p.roomSid);
-    const closes = this.mesh.closeAllFor(p.sid, room?.sid ?? null);
+    const closes = this.mesh.closeAllFor(p.sid);
     const remaining = this.d.participants.present(p.roomSid);
     for (const other of remaining) {
       const body: Record<string, unknown> = { type: 'update', participants: [participantState(gone)] };
@@ -622,8 +623,7 @@ export class Signaling {
  * Peer-to-peer and Go rooms have no track subscriptions on Twilio: everyone receives everything.
  */
 function initialSubscribeRules(room: RoomRecord, fromClient: SubscribeRule[] | undefined): SubscribeRule[] {
-  const supported = room.type === 'group' || room.type === 'group-small';
-  return supported && fromClient ? fromClient : [...DEFAULT_SUBSCRIBE_RULES];
+  return isGroupType(room.type) && fromClient ? fromClient : [...DEFAULT_SUBSCRIBE_RULES];
 }
 
 function clamp(v: number, [min, max]: readonly [number, number]): number {

@@ -75,14 +75,14 @@ export class Sockets {
   }
 
   /** Sends a room message wrapped in the connection layer's `msg` frame. */
-  sendMsg(ws: WebSocket, body: unknown): void {
-    this.sendRaw(ws, JSON.stringify({ type: 'msg', body }));
+  sendMsg(ws: WebSocket, body: unknown): boolean {
+    return this.sendRaw(ws, JSON.stringify({ type: 'msg', body }));
   }
 
   /** Sends to a participant's socket; false when it has none or the send failed. */
   sendTo(participantSid: string, body: unknown): boolean {
     const ws = this.of(participantSid);
-    return ws ? this.sendRaw(ws, JSON.stringify({ type: 'msg', body })) : false;
+    return ws ? this.sendMsg(ws, body) : false;
   }
 
   sendRaw(ws: WebSocket, text: string): boolean {
