@@ -4,6 +4,7 @@ import { TwilioError } from '../errors';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const utf8 = new TextEncoder();
 
 /**
  * Form parameters, parsed strictly: a malformed percent escape or bytes that are not UTF-8 are a
@@ -73,7 +74,7 @@ function decodeComponent(raw: string): string {
       const cp = plus.codePointAt(i)!;
       const s = String.fromCodePoint(cp);
       checkWellFormed(s);
-      bytes.push(...new TextEncoder().encode(s));
+      bytes.push(...utf8.encode(s));
       if (cp > 0xffff) i++;
     }
   }
