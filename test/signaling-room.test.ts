@@ -242,7 +242,7 @@ describe('signaling: ad-hoc rooms whose first join fails', () => {
       server!.close(1000, 'gone');
       const attachment = { conn: 'c', accountSid: 'AC00000000000000000000000000000001', roomName: room, phase: 'welcomed', negotiatedTimeout: 5000, participantSid: null, identity: null, openedAt: Date.now(), lastSeen: Date.now() };
       const message = { type: 'connect', name: room, token: jwt, participant: { revision: 1, tracks: [] }, peerConnections: [] };
-      await instance.signaling.connect(server, attachment, message);
+      await instance.signaling.rooms.handle(server, attachment, message);
       expect(instance.store.current()).toBeNull();
     });
     const listed = await api('GET', `/v1/Rooms?Status=completed&UniqueName=${room}`);

@@ -23,16 +23,20 @@ import { CATALOG_RETRY, CatalogSync } from './catalog-sync';
 import type { EndReason, LifecycleListener } from './lifecycle';
 import { Lifecycle } from './lifecycle';
 import { Outbox } from './outbox';
-import type { ParticipantRules, ParticipantTracks, ParticipantView } from './participants-api';
-import { ParticipantsApi } from './participants-api';
+import type { ParticipantRules, ParticipantTracks, ParticipantView } from './participants/participants-api';
+import { ParticipantsApi } from './participants/participants-api';
 import type { RoomRecord, RoomSpec } from './room-record';
 import { RoomStore } from './room-store';
 import { Scheduler } from './scheduler';
-import type { ParticipantRecord, TrackRecord } from './signaling/participant-record';
-import type { ParticipantQuery } from './signaling/participant-store';
-import { ParticipantStore } from './signaling/participant-store';
+import type { ParticipantRecord, TrackRecord } from './participants/participant-record';
+import type { ParticipantQuery } from './participants/participant-store';
+import { ParticipantStore } from './participants/participant-store';
+import type { MediaBackend } from './media/media-backend';
+import { MeshMedia } from './media/mesh/mesh-media';
+import { isGroupType } from './room-record';
 import type { SignalingEvents } from './signaling/signaling';
 import { Signaling } from './signaling/signaling';
+import { Sockets } from './signaling/sockets';
 
 /** Headers the Worker sets when it routes a signaling WebSocket here. */
 export const ACCOUNT_HEADER = 'x-atrium-account';
@@ -56,6 +60,8 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private readonly outbox: Outbox;
   private readonly participants: ParticipantStore;
   private readonly signaling: Signaling;
+  /** Peer-to-peer media: every room whose type has no media server, and group rooms when none is configured. */
+  private readonly mesh: MeshMedia;
   /** The REST participant resources' view of the room (RPC methods below delegate to it). */
   private readonly participantsApi: ParticipantsApi;
 
@@ -75,6 +81,8 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
       beforeRound: () => this.catalogSync.publish(),
     });
     this.participants = new ParticipantStore(sql);
+    const sockets = new Sockets(ctx);
+    this.mesh = new MeshMedia(sql, sockets, this.participants);
     this.signaling = new Signaling({
       ctx,
       env,
@@ -83,10 +91,12 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
       lifecycle: this.lifecycle,
       scheduler: this.scheduler,
       events: this,
+      sockets,
+      media: (roomSid) => this.media(roomSid),
       startAdHocRoom: (accountSid, name) => this.startAdHocRoom(accountSid, name),
       publishRoom: () => this.catalogSync.publish(),
     });
-    this.participantsApi = new ParticipantsApi(this.store, this.participants, this.signaling);
+    this.participantsApi = new ParticipantsApi(this.store, this.participants, this.signaling, (roomSid) => this.media(roomSid));
     // Heartbeats are answered by the runtime itself, so idle rooms stay hibernated; the time of
     // the last one answered tells the sweep which sockets are alive.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT, HEARTBEAT));
@@ -243,6 +253,12 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     }
     this.store.setAccount(accountSid);
     return this.lifecycle.start(adHocRoomSpec(accountSid, newSid('RM'), name, defaults));
+  }
+
+  /** The media backend of a room of this object, by its type. */
+  private media(roomSid: string): MediaBackend {
+    const room = this.store.get(roomSid);
+    return room && isGroupType(room.type) ? this.mesh : this.mesh;
   }
 
   private catalog() {

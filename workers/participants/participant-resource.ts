@@ -1,5 +1,5 @@
-import type { ParticipantView } from '../../durable-objects/room/participants-api';
-import { participantDuration } from '../../durable-objects/room/signaling/participant-record';
+import type { ParticipantView } from '../../durable-objects/room/participants/participants-api';
+import { participantDuration } from '../../durable-objects/room/participants/participant-record';
 import { isoDate } from '../http/dates';
 
 /** Absolute URL of a participant resource. */

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { ParticipantQuery } from '../../durable-objects/room/signaling/participant-store';
+import type { ParticipantQuery } from '../../durable-objects/room/participants/participant-store';
 import type { Env } from '../env';
 import { TwilioError, unwrap } from '../errors';
 import type { AuthVariables } from '../http/auth';

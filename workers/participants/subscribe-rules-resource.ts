@@ -1,4 +1,4 @@
-import type { ParticipantRules } from '../../durable-objects/room/participants-api';
+import type { ParticipantRules } from '../../durable-objects/room/participants/participants-api';
 
 /**
  * The SubscribeRules resource as Twilio returns it: every rule with all six fields, null where the

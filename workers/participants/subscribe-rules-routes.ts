@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { parseSubscribeRules } from '../../durable-objects/room/signaling/subscribe-rules';
+import { parseSubscribeRules } from '../../durable-objects/room/participants/subscribe-rules';
 import type { Env } from '../env';
 import { TwilioError, unwrap } from '../errors';
 import type { AuthVariables } from '../http/auth';

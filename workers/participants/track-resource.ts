@@ -1,4 +1,4 @@
-import type { ParticipantView, TrackView } from '../../durable-objects/room/participants-api';
+import type { ParticipantView, TrackView } from '../../durable-objects/room/participants/participants-api';
 import { isoDate } from '../http/dates';
 import { participantUrl } from './participant-resource';
 

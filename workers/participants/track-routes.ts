@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { ParticipantTracks, TrackView } from '../../durable-objects/room/participants-api';
+import type { ParticipantTracks, TrackView } from '../../durable-objects/room/participants/participants-api';
 import type { Env } from '../env';
 import { TwilioError, unwrap } from '../errors';
 import type { AuthVariables } from '../http/auth';

@@ -1,7 +1,7 @@
 import { TwilioError } from '../../../workers/errors';
-import type { TrackKind } from './participant-record';
-import type { SubscribeRule } from './subscribe-rules';
-import { parseSubscribeRules } from './subscribe-rules';
+import type { TrackKind } from '../participants/participant-record';
+import type { SubscribeRule } from '../participants/subscribe-rules';
+import { parseSubscribeRules } from '../participants/subscribe-rules';
 
 /**
  * The wire protocol of twilio-video.js 2.x, parsed strictly. Two layers:

@@ -1,14 +1,15 @@
-import type { Result } from '../../workers/errors';
-import { fail, ok, TwilioError } from '../../workers/errors';
-import { isSid } from '../../workers/sids';
-import type { RoomRecord } from './room-record';
-import { isGroupType } from './room-record';
-import type { RoomStore } from './room-store';
-import type { ParticipantRecord, TrackKind, TrackRecord } from './signaling/participant-record';
-import type { ParticipantQuery, ParticipantStore } from './signaling/participant-store';
-import type { Signaling } from './signaling/signaling';
-import type { SubscribeRule } from './signaling/subscribe-rules';
-import { parseSubscribeRules, rulesOf, subscriptionsOf } from './signaling/subscribe-rules';
+import type { Result } from '../../../workers/errors';
+import { fail, ok, TwilioError } from '../../../workers/errors';
+import { isSid } from '../../../workers/sids';
+import type { RoomRecord } from '../room-record';
+import { isGroupType } from '../room-record';
+import type { RoomStore } from '../room-store';
+import type { ParticipantRecord, TrackKind, TrackRecord } from './participant-record';
+import type { ParticipantQuery, ParticipantStore } from './participant-store';
+import type { MediaBackend } from '../media/media-backend';
+import type { Signaling } from '../signaling/signaling';
+import type { SubscribeRule } from './subscribe-rules';
+import { parseSubscribeRules, rulesOf } from './subscribe-rules';
 
 /** A participant as the REST API shows it: plain data, so it crosses Durable Object RPC. */
 export interface ParticipantView {
@@ -56,6 +57,7 @@ export class ParticipantsApi {
     private readonly rooms: RoomStore,
     private readonly participants: ParticipantStore,
     private readonly signaling: Signaling,
+    private readonly media: (roomSid: string) => MediaBackend,
   ) {}
 
   /** One page (plus one row, to tell whether more follow) of the room's participants. */
@@ -98,7 +100,9 @@ export class ParticipantsApi {
       const tracks =
         p.status === 'disconnected'
           ? []
-          : subscriptionsOf(p, this.participants.present(roomSid)).map(({ publisher, track }) => trackView(publisher, track));
+          : this.media(roomSid)
+              .subscriptions(p, this.participants.present(roomSid))
+              .map(({ publisher, track }) => trackView(publisher, track));
       return { participant: participantView(p), tracks };
     });
   }

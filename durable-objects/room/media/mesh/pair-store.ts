@@ -1,5 +1,5 @@
-import { lazySchema } from '../lazy-schema';
-import type { PeerConnectionEntry } from './protocol';
+import { lazySchema } from '../../lazy-schema';
+import type { PeerConnectionEntry } from '../../signaling/protocol';
 
 /**
  * Peer connections of the peer-to-peer mesh: one per pair of participants, known by the id the

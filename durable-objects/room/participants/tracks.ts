@@ -1,7 +1,7 @@
 import type { RoomRecord } from '../room-record';
 import type { ParticipantRecord, TrackRecord } from './participant-record';
-import type { ClientParticipant } from './protocol';
-import type { ClientTrack } from './protocol';
+import type { ClientParticipant } from '../signaling/protocol';
+import type { ClientTrack } from '../signaling/protocol';
 import { newSid } from '../../../workers/sids';
 
 const MAX_TRACK_NAME_LENGTH = 128;

@@ -1,7 +1,14 @@
-import { TwilioError } from '../../../workers/errors';
+import { TwilioError } from '../../../../workers/errors';
+import type { ParticipantRecord } from '../../participants/participant-record';
+import type { ParticipantStore } from '../../participants/participant-store';
+import type { Subscription } from '../../participants/subscribe-rules';
+import { subscriptionsOf } from '../../participants/subscribe-rules';
+import type { Outgoing } from '../../signaling/outgoing';
+import type { PeerConnectionEntry } from '../../signaling/protocol';
+import type { Sockets } from '../../signaling/sockets';
+import type { MediaBackend } from '../media-backend';
+import { subscribedState } from '../media-backend';
 import { PairStore } from './pair-store';
-import type { PeerConnectionEntry } from './protocol';
-import type { Sockets } from './sockets';
 
 /**
  * The peer-to-peer mesh. The client has no notion of topology: it opens a peer connection for every
@@ -11,22 +18,68 @@ import type { Sockets } from './sockets';
  * unanswered, an offer from the other member is dropped; the client's own glare handling then rolls
  * back, answers the first offer and offers again. Relaying both offers instead lets the two
  * clients' rollbacks ping-pong for hundreds of messages.
+ *
+ * Media never passes through Atrium, so what a participant receives is decided by its own client:
+ * `subscribed` tells it which of the tracks it is sent to attach, and changes with the step that
+ * changed it.
  */
-export class Mesh {
+export class MeshMedia implements MediaBackend {
   private readonly pairs: PairStore;
 
   constructor(
     sql: SqlStorage,
     private readonly sockets: Sockets,
+    private readonly participants: ParticipantStore,
   ) {
     this.pairs = new PairStore(sql);
+  }
+
+  checkJoin(entries: PeerConnectionEntry[]): void {
+    this.checkInitial(entries);
+  }
+
+  /** The newcomer's own offers are closed; each participant already present is told to offer to it. */
+  join(p: ParticipantRecord, entries: PeerConnectionEntry[], others: ParticipantRecord[], out: Outgoing): PeerConnectionEntry[] {
+    const closed = this.retireInitial(p.sid, p.roomSid, entries);
+    for (const other of others) out.addPeerConnections(other.sid, [this.pairUp(p.roomSid, other.sid, p.sid)]);
+    return closed;
+  }
+
+  receive(p: ParticipantRecord, entries: PeerConnectionEntry[]): void {
+    for (const entry of entries) this.relay(p.sid, entry);
+  }
+
+  subscriptions(p: ParticipantRecord, present: readonly ParticipantRecord[]): Subscription[] {
+    return subscriptionsOf(p, present);
+  }
+
+  resubscribe(subscribers: readonly ParticipantRecord[], present: readonly ParticipantRecord[], out: Outgoing): void {
+    for (const s of subscribers) {
+      s.subscribedRevision += 1;
+      this.participants.save(s);
+      out.to(s.sid).subscribed = subscribedState(s, subscriptionsOf(s, present));
+    }
+  }
+
+  leave(p: ParticipantRecord, _remaining: readonly ParticipantRecord[], out: Outgoing): void {
+    for (const [other, close] of this.closeAllFor(p.sid)) out.addPeerConnections(other, [close]);
+  }
+
+  roomEnded(roomSid: string): void {
+    for (const p of this.participants.present(roomSid)) this.closeAllFor(p.sid);
+  }
+
+  async settled(): Promise<void> {}
+
+  async onDeadline(): Promise<boolean> {
+    return false;
   }
 
   /**
    * Refuses (53004) a joining client's initial ids that are already known: it owns no pair yet, so
    * any known id belongs to someone else. Lets a connect be refused before it changes anything.
    */
-  checkInitial(entries: PeerConnectionEntry[]): void {
+  private checkInitial(entries: PeerConnectionEntry[]): void {
     for (const entry of entries) {
       if (this.pairs.get(entry.id)) throw new TwilioError(53004, 'Client sent an invalid signaling message: peer connection id is already in use');
     }
@@ -36,7 +89,7 @@ export class Mesh {
    * Closes the peer connections a joining client offered on before it knew anyone. They are kept
    * as closed pairs of the participant with itself, so trickled ICE for them is ignored.
    */
-  retireInitial(participantSid: string, roomSid: string, entries: PeerConnectionEntry[]): PeerConnectionEntry[] {
+  private retireInitial(participantSid: string, roomSid: string, entries: PeerConnectionEntry[]): PeerConnectionEntry[] {
     const closed: PeerConnectionEntry[] = [];
     for (const entry of entries) {
       const existing = this.pairs.get(entry.id);
@@ -53,14 +106,14 @@ export class Mesh {
   }
 
   /** Opens the pair (offerer, answerer) and returns the entry that tells the offerer to offer. */
-  pairUp(roomSid: string, offerer: string, answerer: string): PeerConnectionEntry {
+  private pairUp(roomSid: string, offerer: string, answerer: string): PeerConnectionEntry {
     const id = crypto.randomUUID();
     this.pairs.create(id, roomSid, offerer, answerer);
     return { id, description: { type: 'create-offer', revision: 1 } };
   }
 
   /** Relays one entry from `from` to the other member of its pair. */
-  relay(from: string, entry: PeerConnectionEntry): void {
+  private relay(from: string, entry: PeerConnectionEntry): void {
     const pair = this.pairs.get(entry.id);
     if (!pair || (pair.a !== from && pair.b !== from)) {
       throw new TwilioError(53004, `Client sent an invalid signaling message: peer connection ${entry.id.slice(0, 64)} is not one of yours`);
@@ -102,7 +155,7 @@ export class Mesh {
   }
 
   /** Closes every open pair of `participant`; returns, per other member, the close to send it. */
-  closeAllFor(participant: string): Map<string, PeerConnectionEntry> {
+  private closeAllFor(participant: string): Map<string, PeerConnectionEntry> {
     const closes = new Map<string, PeerConnectionEntry>();
     for (const pair of this.pairs.openFor(participant)) {
       this.pairs.close(pair.id);
@@ -117,7 +170,8 @@ export class Mesh {
    * with what the other member last sent (an offer or answer it may have missed, and its ICE), and
    * `create-offer` where it was told to offer but no offer has passed yet.
    */
-  syncStates(participant: string): PeerConnectionEntry[] {
+  syncStates(p: ParticipantRecord): PeerConnectionEntry[] {
+    const participant = p.sid;
     return this.pairs.openFor(participant).map((pair) => {
       const other = pair.a === participant ? pair.b : pair.a;
       const entry = { id: pair.id, ...this.pairs.lastFrom(pair, other) } as PeerConnectionEntry;

@@ -1,0 +1,139 @@
+import { TwilioError } from '../../../workers/errors';
+import type { SignalingContext } from './context';
+import type { Departures } from './departures';
+import { FloodGuard } from './flood-guard';
+import type { Presence } from './presence';
+import { parseFrame } from './protocol';
+import type { RoomMessages } from './room-messages';
+import type { SocketAttachment } from './sockets';
+
+const HEARTBEAT_TIMEOUT_RANGE = [1_000, 30_000] as const;
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
+
+/**
+ * The connection layer of twilio-video's protocol (twilioconnection.js): sockets are accepted with
+ * the Hibernation API, `hello` is answered with `welcome`, heartbeats are echoed, `bye` ends the
+ * connection, and the room messages inside `hello` and `msg` go to the room layer, one at a time
+ * per socket. Whatever a socket sends that cannot be handled ends that socket's session only.
+ */
+export class Connection {
+  private readonly flood = new FloodGuard();
+  /** Per-socket chains: a socket's messages are handled one after another even across awaits. */
+  private readonly chains = new WeakMap<WebSocket, Promise<void>>();
+
+  constructor(
+    private readonly c: SignalingContext,
+    private readonly rooms: RoomMessages,
+    private readonly presence: Presence,
+    private readonly departures: Departures,
+  ) {}
+
+  /** Accepts a signaling WebSocket for `roomName` of `accountSid`. */
+  accept(accountSid: string, roomName: string): Response {
+    const pair = new WebSocketPair();
+    const now = Date.now();
+    this.c.sockets.accept(pair[1], {
+      conn: crypto.randomUUID(),
+      accountSid,
+      roomName,
+      phase: 'open',
+      negotiatedTimeout: DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      participantSid: null,
+      identity: null,
+      openedAt: now,
+      lastSeen: now,
+    });
+    this.presence.ensureSweep(now);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const previous = this.chains.get(ws) ?? Promise.resolve();
+    const next = previous.then(() => this.handle(ws, data));
+    this.chains.set(ws, next);
+    return next;
+  }
+
+  /** The socket closed (or errored) without a `disconnect`: its participant starts reconnecting. */
+  onClose(ws: WebSocket): void {
+    const { sockets } = this.c;
+    const a = sockets.attachment(ws);
+    sockets.close(ws, 1000, 'closed');
+    if (!a?.participantSid) return;
+    sockets.unbind(a.participantSid, ws);
+    this.presence.dropped(a.participantSid, a.conn);
+  }
+
+  private async handle(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const { sockets } = this.c;
+    const a = sockets.attachment(ws);
+    if (!a || ws.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+    sockets.touch(ws, now);
+    try {
+      if (!this.flood.allow(a.conn, now)) {
+        throw new TwilioError(53004, 'Client sent an invalid signaling message: too many messages, slow down');
+      }
+      const frame = parseFrame(data);
+      switch (frame.type) {
+        case 'heartbeat':
+          // The exact heartbeat string is auto-answered without waking us; a variant (extra spaces,
+          // other key order) lands here and gets the same answer.
+          sockets.sendRaw(ws, '{"type":"heartbeat"}');
+          return;
+        case 'bye':
+          return this.bye(ws, a);
+        case 'hello': {
+          const timeout = clamp(frame.timeout ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, HEARTBEAT_TIMEOUT_RANGE);
+          const attachment = sockets.update(ws, { phase: 'welcomed', negotiatedTimeout: timeout });
+          sockets.sendRaw(ws, JSON.stringify({ type: 'welcome', negotiatedTimeout: timeout }));
+          // A repeated hello (the client retries when a welcome is slow) must not join twice.
+          if (frame.body && !(a.phase === 'welcomed' && attachment.participantSid)) await this.rooms.handle(ws, attachment, frame.body);
+          return;
+        }
+        case 'msg':
+          if (a.phase !== 'welcomed') {
+            sockets.sendRaw(ws, JSON.stringify({ type: 'bad', reason: 'msg before hello' }));
+            return;
+          }
+          return await this.rooms.handle(ws, a, frame.body);
+      }
+    } catch (err) {
+      this.fail(ws, err);
+    }
+  }
+
+  private bye(ws: WebSocket, a: SocketAttachment): void {
+    // `bye` ends the connection layer; without a `disconnect` first, the participant may come
+    // back with `sync`, so treat it like a dropped socket.
+    const { sockets } = this.c;
+    sockets.close(ws, 1000, 'bye');
+    if (a.participantSid) {
+      sockets.unbind(a.participantSid, ws);
+      this.presence.dropped(a.participantSid, a.conn);
+    }
+  }
+
+  /**
+   * A message the server cannot accept: the sender gets a Twilio `error` (which ends its session
+   * on the client) and is removed; nobody else is affected.
+   */
+  private fail(ws: WebSocket, err: unknown): void {
+    const { sockets, participants } = this.c;
+    const error = err instanceof TwilioError ? err : new TwilioError(53000, 'Signaling connection error');
+    if (!(err instanceof TwilioError)) console.error('signaling handler failed', err);
+    const a = sockets.attachment(ws);
+    sockets.sendMsg(ws, { type: 'error', code: error.code, message: error.message });
+    sockets.close(ws, 1000, error.message.slice(0, 120));
+    if (a?.participantSid) {
+      const p = participants.get(a.participantSid);
+      sockets.update(ws, { participantSid: null });
+      sockets.unbind(a.participantSid, ws);
+      if (p && p.status !== 'disconnected' && p.conn === a.conn) this.departures.leave(p);
+    }
+  }
+}
+
+function clamp(v: number, [min, max]: readonly [number, number]): number {
+  return Math.min(max, Math.max(min, v));
+}
