@@ -34,6 +34,13 @@ export interface Env {
   ROOM_DEFAULTS?: string;
   /** "true" mounts the floor routes under /bench that `npm run bench` measures against; never set it in production. */
   BENCH_ROUTES?: string;
+  /**
+   * Media servers for group rooms: one base URL, or several comma-separated (a room is placed on one
+   * and moves to the next if its server is gone). Unset: group rooms relay peer to peer.
+   */
+  SFU_URL?: string;
+  /** Shared secret that signs requests to the media servers' control API (the servers' SFU_SECRET). */
+  SFU_SECRET?: string;
   /** One Room Durable Object per account + room name. */
   ROOMS: DurableObjectNamespace<RoomObject>;
   /** One catalog Durable Object per account: listing and sid lookup. */

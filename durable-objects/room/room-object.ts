@@ -33,6 +33,9 @@ import type { ParticipantQuery } from './participants/participant-store';
 import { ParticipantStore } from './participants/participant-store';
 import type { MediaBackend } from './media/media-backend';
 import { MeshMedia } from './media/mesh/mesh-media';
+import { MediaServerClient } from './media/sfu/media-server-client';
+import { sfuConfig } from './media/sfu/sfu-config';
+import { SfuMedia } from './media/sfu/sfu-media';
 import { isGroupType } from './room-record';
 import type { SignalingEvents } from './signaling/signaling';
 import { Signaling } from './signaling/signaling';
@@ -41,6 +44,9 @@ import { Sockets } from './signaling/sockets';
 /** Headers the Worker sets when it routes a signaling WebSocket here. */
 export const ACCOUNT_HEADER = 'x-atrium-account';
 export const ROOM_HEADER = 'x-atrium-room';
+
+/** How long a REST subscribe-rule change waits for the media server to apply it. */
+const SUBSCRIBE_SETTLE_MS = 5_000;
 
 /** The heartbeat twilio-video sends; answered by the runtime without waking the object. */
 const HEARTBEAT = '{"type":"heartbeat"}';
@@ -62,6 +68,9 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private readonly signaling: Signaling;
   /** Peer-to-peer media: every room whose type has no media server, and group rooms when none is configured. */
   private readonly mesh: MeshMedia;
+  /** Group rooms' media through a media server; created on first use, absent when SFU_URL is unset. */
+  private sfu: SfuMedia | null | undefined;
+  private readonly sockets: Sockets;
   /** The REST participant resources' view of the room (RPC methods below delegate to it). */
   private readonly participantsApi: ParticipantsApi;
 
@@ -82,6 +91,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     });
     this.participants = new ParticipantStore(sql);
     const sockets = new Sockets(ctx);
+    this.sockets = sockets;
     this.mesh = new MeshMedia(sql, sockets, this.participants);
     this.signaling = new Signaling({
       ctx,
@@ -179,9 +189,15 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     return this.participantsApi.subscribeRules(roomSid, who);
   }
 
-  /** Replaces the rules (validated again here) and sends the participant its new subscriptions. */
+  /**
+   * Replaces the rules (validated again here) and sends the participant its new subscriptions. In
+   * a room with a media server, answers once the server forwards the new set (or after a few
+   * seconds), so a SubscribedTracks read right after shows it.
+   */
   async setSubscribeRules(roomSid: string, who: string, rules: unknown): Promise<Result<ParticipantRules>> {
-    return this.participantsApi.setSubscribeRules(roomSid, who, rules);
+    const result = this.participantsApi.setSubscribeRules(roomSid, who, rules);
+    if (result.ok) await this.media(roomSid).settled(result.value.participant.sid, SUBSCRIBE_SETTLE_MS);
+    return result;
   }
 
   // ---- Alarm: every deadline of the room, earliest first ----
@@ -192,6 +208,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     for (const key of this.scheduler.takeDue(Date.now())) {
       if (this.lifecycle.onDeadline(key)) continue;
       if (this.signaling.onDeadline(key, Date.now())) continue;
+      if (await this.sfuMedia()?.onDeadline(key, Date.now())) continue;
       if (this.outbox.onDeadline(key)) continue; // starts delivery without awaiting it
       if (key === CATALOG_RETRY) continue; // handled by the publish below
       console.warn(`room ${this.ctx.id}: no handler for deadline ${key}`);
@@ -255,10 +272,35 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     return this.lifecycle.start(adHocRoomSpec(accountSid, newSid('RM'), name, defaults));
   }
 
-  /** The media backend of a room of this object, by its type. */
+  /**
+   * The media backend of a room of this object: group rooms go through a media server when one is
+   * configured (SFU_URL); peer-to-peer and Go rooms, and group rooms without one, use the mesh.
+   */
   private media(roomSid: string): MediaBackend {
     const room = this.store.get(roomSid);
-    return room && isGroupType(room.type) ? this.mesh : this.mesh;
+    return (room && isGroupType(room.type) && this.sfuMedia()) || this.mesh;
+  }
+
+  private sfuMedia(): SfuMedia | null {
+    if (this.sfu === undefined) {
+      const config = sfuConfig(this.env);
+      this.sfu = config
+        ? new SfuMedia({
+            sql: this.ctx.storage.sql,
+            sockets: this.sockets,
+            participants: this.participants,
+            scheduler: this.scheduler,
+            config,
+            client: new MediaServerClient(config.secret),
+            kick: async (participantSid, error) => {
+              const p = this.participants.get(participantSid);
+              if (p && p.status !== 'disconnected') this.signaling.kick(p, error);
+              await this.catalogSync.publish();
+            },
+          })
+        : null;
+    }
+    return this.sfu;
   }
 
   private catalog() {
