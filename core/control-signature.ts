@@ -14,9 +14,10 @@ export const AUTH_SCHEME = 'Atrium-HMAC';
 export const MAX_SKEW_MS = 5 * 60_000;
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+const keys = new Map<string, Promise<HmacKey>>();
 
-function keyFor(secret: string): Promise<CryptoKey> {
+function keyFor(secret: string): Promise<HmacKey> {
   let key = keys.get(secret);
   if (!key) {
     key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);

@@ -1,0 +1,98 @@
+import type { IceCandidate, PeerConnectionEntry, TrackRef } from '../types';
+import { badRequest } from './errors';
+
+/**
+ * Checks the bodies of control requests. The Room object sends what clients sent it (already
+ * parsed, but not trusted here either): anything malformed is a 400 with a message naming the
+ * field, and nothing of it reaches a peer connection.
+ */
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_ENTRIES = 64;
+const MAX_SDP = 256 * 1024;
+const MAX_CANDIDATES = 256;
+const MAX_TRACKS = 512;
+const DESCRIPTION_TYPES = ['offer', 'answer', 'pranswer', 'rollback', 'close', 'create-offer'];
+
+export function id(v: unknown, where: string): string {
+  if (typeof v !== 'string' || !ID.test(v)) throw badRequest(`${where} must be 1 to 128 characters of A-Z a-z 0-9 . _ : -`);
+  return v;
+}
+
+function object(v: unknown, where: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`${where} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function array(v: unknown, where: string, max: number): unknown[] {
+  if (!Array.isArray(v)) throw badRequest(`${where} must be an array`);
+  if (v.length > max) throw badRequest(`${where} has more than ${max} entries`);
+  return v;
+}
+
+function str(v: unknown, where: string, max: number, min = 0): string {
+  if (typeof v !== 'string' || v.length < min || v.length > max) throw badRequest(`${where} must be a string of ${min} to ${max} characters`);
+  return v;
+}
+
+function int(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw badRequest(`${where} must be a non-negative integer`);
+  return v;
+}
+
+export function sessionBody(raw: unknown): { room: string; participant: string; pc: string } {
+  const b = object(raw, 'body');
+  return { room: id(b.room, 'room'), participant: id(b.participant, 'participant'), pc: str(b.pc, 'pc', 256, 1) };
+}
+
+export function signalBody(raw: unknown): PeerConnectionEntry[] {
+  const b = object(raw, 'body');
+  return array(b.entries, 'entries', MAX_ENTRIES).map((e, i) => entry(e, `entries[${i}]`));
+}
+
+function entry(raw: unknown, where: string): PeerConnectionEntry {
+  const e = object(raw, where);
+  const out: PeerConnectionEntry = { id: str(e.id, `${where}.id`, 256, 1) };
+  if (e.description !== undefined) {
+    const d = object(e.description, `${where}.description`);
+    const type = str(d.type, `${where}.description.type`, 32);
+    if (!DESCRIPTION_TYPES.includes(type)) throw badRequest(`${where}.description.type '${type.slice(0, 32)}' is unknown`);
+    out.description = { type: type as NonNullable<PeerConnectionEntry['description']>['type'], revision: type === 'close' && d.revision === undefined ? 0 : int(d.revision, `${where}.description.revision`) };
+    if (d.sdp !== undefined) out.description.sdp = str(d.sdp, `${where}.description.sdp`, MAX_SDP);
+    if ((type === 'offer' || type === 'answer') && !out.description.sdp) throw badRequest(`${where}.description of type ${type} needs an sdp`, 53403);
+  }
+  if (e.ice !== undefined) {
+    const ice = object(e.ice, `${where}.ice`);
+    out.ice = {
+      revision: int(ice.revision, `${where}.ice.revision`),
+      ufrag: ice.ufrag === undefined ? undefined : str(ice.ufrag, `${where}.ice.ufrag`, 256),
+      candidates: ice.candidates === undefined ? [] : array(ice.candidates, `${where}.ice.candidates`, MAX_CANDIDATES).map((c, j) => candidate(c, `${where}.ice.candidates[${j}]`)),
+      complete: ice.complete === undefined ? undefined : ice.complete === true,
+    };
+  }
+  return out;
+}
+
+function candidate(raw: unknown, where: string): IceCandidate {
+  const c = object(raw, where);
+  return {
+    candidate: str(c.candidate ?? '', `${where}.candidate`, 1024),
+    sdpMid: c.sdpMid === undefined || c.sdpMid === null ? null : str(c.sdpMid, `${where}.sdpMid`, 64),
+    sdpMLineIndex: c.sdpMLineIndex === undefined || c.sdpMLineIndex === null ? null : int(c.sdpMLineIndex, `${where}.sdpMLineIndex`),
+  };
+}
+
+export function subscriptionsBody(raw: unknown): TrackRef[] {
+  const b = object(raw, 'body');
+  const seen = new Set<string>();
+  return array(b.tracks, 'tracks', MAX_TRACKS).map((t, i) => {
+    const o = object(t, `tracks[${i}]`);
+    const kind = o.kind;
+    if (kind !== 'audio' && kind !== 'video' && kind !== 'data') throw badRequest(`tracks[${i}].kind must be audio, video or data`);
+    const ref: TrackRef = { session: id(o.session, `tracks[${i}].session`), id: str(o.id, `tracks[${i}].id`, 256, 1), kind, sid: o.sid === undefined ? '' : str(o.sid, `tracks[${i}].sid`, 64) };
+    const key = `${ref.session}/${ref.id}`;
+    if (seen.has(key)) throw badRequest(`tracks[${i}] repeats ${key}`);
+    seen.add(key);
+    return ref;
+  });
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { MediaServerConfig } from './config';
+import type { ControlTarget } from './control/http-server';
+import { ControlError, notFound } from './control/errors';
+import { Room } from './room';
+import { Session } from './session/session';
+import type { PeerConnectionEntry, SessionInfo, TrackRef } from './types';
+
+/** How often sessions run their periodic work (receiver reports, NACK retries, bitrate estimates). */
+const TICK_MS = 1_000;
+
+/**
+ * The media server: rooms and the participants' sessions in them, driven by the Room objects over
+ * the control API. It decides nothing about who is in a room or who receives what; it holds the
+ * connections and forwards what it is told to. A session whose connection never comes up, or fails,
+ * is closed after SFU_SESSION_IDLE_SECONDS; the Room object notices at its next check.
+ */
+export class Sfu implements ControlTarget {
+  readonly boot = randomUUID();
+  private readonly rooms = new Map<string, Room>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly counters = { sessionsOpened: 0, sessionsClosed: 0, signals: 0, subscriptions: 0, rejected: 0 };
+
+  constructor(private readonly config: MediaServerConfig) {
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  openSession(id: string, body: { room: string; participant: string; pc: string }): SessionInfo {
+    const existing = this.sessions.get(id);
+    if (existing) {
+      if (existing.roomSid !== body.room || existing.participant !== body.participant || existing.pc !== body.pc) {
+        throw new ControlError(409, 53000, `session ${id} exists for another room, participant or connection`);
+      }
+      return existing.info();
+    }
+    let room = this.rooms.get(body.room);
+    if (!room) {
+      room = new Room(body.room);
+      this.rooms.set(body.room, room);
+    }
+    const r = room;
+    const options = { portRange: this.config.rtcPortRange, bindAddress: this.config.bindAddress, announcedAddresses: this.config.announcedAddresses };
+    const session = new Session(id, body.room, body.participant, body.pc, r, options, (s) => this.forget(s));
+    this.sessions.set(id, session);
+    r.sessions.set(id, session);
+    this.counters.sessionsOpened++;
+    log('session-opened', { room: body.room, participant: body.participant, session: id });
+    return session.info();
+  }
+
+  async signal(id: string, entries: PeerConnectionEntry[]): Promise<PeerConnectionEntry[]> {
+    this.counters.signals++;
+    return this.guard(id, () => this.session(id).signal(entries));
+  }
+
+  async subscribe(id: string, tracks: TrackRef[]): Promise<PeerConnectionEntry[]> {
+    this.counters.subscriptions++;
+    return this.guard(id, () => this.session(id).subscribe(tracks));
+  }
+
+  closeSession(id: string): boolean {
+    const session = this.sessions.get(id);
+    if (!session) return false;
+    session.close();
+    return true;
+  }
+
+  room(roomSid: string): SessionInfo[] {
+    return [...(this.rooms.get(roomSid)?.sessions.values() ?? [])].map((s) => s.info());
+  }
+
+  closeRoom(roomSid: string): number {
+    const room = this.rooms.get(roomSid);
+    if (!room) return 0;
+    const sessions = [...room.sessions.values()];
+    for (const s of sessions) s.close();
+    this.rooms.delete(roomSid);
+    return sessions.length;
+  }
+
+  stats(): Record<string, unknown> {
+    const usage = process.cpuUsage();
+    return {
+      boot: this.boot,
+      rooms: this.rooms.size,
+      sessions: this.sessions.size,
+      ...this.counters,
+      cpuMicros: usage.user + usage.system,
+      rss: process.memoryUsage().rss,
+      detail: [...this.rooms.values()].map((r) => ({ room: r.sid, ...r.counts(), sessions: [...r.sessions.values()].map((s) => s.stats()) })),
+    };
+  }
+
+  /** Closes everything (shutdown). */
+  close(): void {
+    clearInterval(this.timer);
+    for (const s of [...this.sessions.values()]) s.close();
+  }
+
+  private session(id: string): Session {
+    const s = this.sessions.get(id);
+    if (!s) throw notFound(`session ${id}`);
+    return s;
+  }
+
+  /** A request that fails on a session's own input (bad SDP, an ICE restart) is logged with it. */
+  private async guard<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ControlError && err.status !== 404) {
+        this.counters.rejected++;
+        log('request-rejected', { session: id, code: err.code, status: err.status, message: err.message });
+      }
+      throw err;
+    }
+  }
+
+  private forget(s: Session): void {
+    if (this.sessions.get(s.id) !== s) return;
+    this.sessions.delete(s.id);
+    this.counters.sessionsClosed++;
+    const room = this.rooms.get(s.roomSid);
+    room?.sessions.delete(s.id);
+    if (room && room.sessions.size === 0) this.rooms.delete(s.roomSid);
+    log('session-closed', { room: s.roomSid, participant: s.participant, session: s.id });
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const idleMs = this.config.sessionIdleSeconds * 1000;
+    for (const s of [...this.sessions.values()]) {
+      const state = s.info().state;
+      if (state === 'failed' || state === 'closed' || (s.connectedAt === null && now - s.createdAt > idleMs)) {
+        log('session-expired', { session: s.id, state });
+        s.close();
+        continue;
+      }
+      s.tick(now);
+    }
+  }
+}
+
+export function log(event: string, fields: Record<string, unknown>): void {
+  console.log(JSON.stringify({ at: new Date().toISOString(), event, ...fields }));
+}
