@@ -16,6 +16,9 @@ export default defineConfig({
       // A second account checks that rooms are scoped to their account.
       miniflare: {
         bindings: {
+          // No media server in this pool: group rooms relay peer to peer here (the Node and browser
+          // suites run a real one).
+          SFU_URL: '',
           MEDIA_REGIONS: 'us1,ie1',
           ICE_SERVERS: JSON.stringify([{ urls: 'stun:stun.atrium.test:3478' }]),
           TURN_SECRET: 'turn-test-secret',

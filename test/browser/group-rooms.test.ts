@@ -1,31 +1,26 @@
 /**
  * Group rooms through Atrium's media server: unmodified twilio-video 2.36 in headless Chromium, a
- * real `wrangler dev` and a real media server. Every participant has one peer connection, to the
- * media server, and publishes each track once.
+ * real `wrangler dev` and a real media server (`npm run sfu`'s build). Every participant has one
+ * peer connection, to the media server, and publishes each track once, whatever the room's size.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startAtrium, type AtriumServer } from '../node/support/atrium-server';
+import { DEV_CREDENTIALS, startAtrium, type AtriumServer } from '../node/support/atrium-server';
 import { startMediaServer, type MediaServer } from '../node/support/media-server';
-import { ClientPool, launchBrowser, sidsOf, uniqueRoom } from './support/browser';
+import { ClientPool, launchBrowser, sidsOf, uniqueRoom, waitUntil, type TestClient } from './support/browser';
 import type { HarnessEvent, MediaKind } from './support/harness-api';
 
 const KINDS: MediaKind[] = ['audio', 'video', 'data'];
 const allTracksOf = (...identities: string[]) => identities.flatMap((identity) => KINDS.map((kind) => ({ identity, kind })));
+const auth = 'Basic ' + Buffer.from(`${DEV_CREDENTIALS.accountSid}:${DEV_CREDENTIALS.authToken}`).toString('base64');
 
 let sfu: MediaServer;
 let atrium: AtriumServer;
 let browser: Browser;
-let clients: ClientPool;
 
 beforeAll(async () => {
   sfu = await startMediaServer();
   [atrium, browser] = await Promise.all([startAtrium({ vars: sfu.vars }), launchBrowser()]);
-  clients = new ClientPool(browser, atrium.url);
-});
-
-afterEach(async () => {
-  await clients.closeAll();
 });
 
 afterAll(async () => {
@@ -34,16 +29,157 @@ afterAll(async () => {
   await sfu?.stop();
 });
 
-describe('a group room of two', () => {
-  it('connects both through the media server on one peer connection each, with audio, video and data both ways', async () => {
-    const room = uniqueRoom('group');
-    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
-    await alice.join('alice', room);
+async function rest(method: string, path: string, form?: Record<string, string>): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${atrium.url}${path}`, {
+    method,
+    headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+    body: form ? new URLSearchParams(form).toString() : undefined,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** The media server's view of a room: its sessions, and per published track how many subscribers it feeds. */
+async function serverRoom(roomSid: string): Promise<{ sessions: number; sinks: Record<string, number> }> {
+  const stats = (await sfu.call<{ detail: { room: string; sessions: { published: { key: string; sinks: number }[] }[] }[] }>('GET', '/v1/stats')).body;
+  const room = stats.detail.find((r) => r.room === roomSid);
+  const sinks: Record<string, number> = {};
+  for (const s of room?.sessions ?? []) for (const p of s.published) sinks[p.key.split('/')[1]!] = p.sinks;
+  return { sessions: room?.sessions.length ?? 0, sinks };
+}
+
+/** Bytes per second `client` uploads, measured over `ms`. */
+async function uploadRate(client: TestClient, ms = 4_000): Promise<number> {
+  const a = await client.connectionStats();
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await client.connectionStats();
+  return ((b.bytesSent - a.bytesSent) * 1000) / (Date.now() - t0);
+}
+
+const message = (from: string, data: string) => (e: HarnessEvent) => e.type === 'message' && e.from === from && e.data === data;
+
+describe('a group room of four', () => {
+  const room = uniqueRoom('group4');
+  let clients: ClientPool;
+  let alice: TestClient, bob: TestClient, carol: TestClient, dave: TestClient;
+  let roomSid: string;
+  let uploadWithTwo = 0;
+
+  beforeAll(async () => {
+    clients = new ClientPool(browser, atrium.url);
+    [alice, bob, carol, dave] = await Promise.all([clients.open(), clients.open(), clients.open(), clients.open()]);
+    roomSid = (await alice.join('alice', room)).roomSid;
     await bob.join('bob', room);
-    const [atAlice, atBob] = await Promise.all([alice.waitForSubscriptions(allTracksOf('bob')), bob.waitForSubscriptions(allTracksOf('alice'))]);
-    await Promise.all([alice.expectVideoFlowing(sidsOf(atAlice, 'bob', 'video')), bob.expectVideoFlowing(sidsOf(atBob, 'alice', 'video'))]);
-    expect(await alice.send('hi from alice')).toBe(1);
-    await bob.waitForEvent((e: HarnessEvent) => e.type === 'message' && e.from === 'alice' && e.data === 'hi from alice', "alice's message");
-    console.log(JSON.stringify((await sfu.call('GET', '/v1/stats')).body).slice(0, 3000));
+    const atAlice = await alice.waitForSubscriptions(allTracksOf('bob'));
+    await alice.expectVideoFlowing(sidsOf(atAlice, 'bob', 'video'));
+    // Let the encoder settle at its rate for 320x240 before measuring what one copy costs.
+    await new Promise((r) => setTimeout(r, 3_000));
+    uploadWithTwo = await uploadRate(alice);
+    await carol.join('carol', room);
+    await dave.join('dave', room);
+  });
+
+  afterAll(async () => {
+    await clients?.closeAll();
+  });
+
+  it('gives each participant one peer connection, one outbound stream per track, and everyone everyone else', async () => {
+    const everyone = { alice, bob, carol, dave };
+    for (const [identity, client] of Object.entries(everyone)) {
+      const others = Object.keys(everyone).filter((o) => o !== identity);
+      const subs = await client.waitForSubscriptions(allTracksOf(...others));
+      await client.expectMediaFlowing(others.flatMap((o) => [...sidsOf(subs, o, 'audio'), ...sidsOf(subs, o, 'video')]));
+      const stats = await client.connectionStats();
+      expect({ identity, reports: stats.reports, created: stats.created, open: stats.open, outbound: stats.outboundStreams }).toEqual({
+        identity,
+        reports: 1,
+        created: 1,
+        open: 1,
+        outbound: 2,
+      });
+    }
+    for (const [identity, client] of Object.entries(everyone)) expect(await client.send(`hello from ${identity}`)).toBe(1);
+    for (const [identity, client] of Object.entries(everyone)) {
+      for (const other of Object.keys(everyone).filter((o) => o !== identity)) {
+        await client.waitForEvent(message(other, `hello from ${other}`), `${other}'s message`);
+      }
+    }
+    const server = await serverRoom(roomSid);
+    expect(server.sessions).toBe(4);
+    // Each published audio and video track is fed to the three others, once.
+    expect(Object.values(server.sinks).sort()).toEqual([3, 3, 3, 3, 3, 3, 3, 3]);
+  });
+
+  it("keeps a participant's upload in a room of four within 1.2x of a room of two", async () => {
+    const uploadWithFour = await uploadRate(alice);
+    console.log(`alice uploads ${Math.round(uploadWithTwo)} B/s with 2 participants, ${Math.round(uploadWithFour)} B/s with 4`);
+    expect(uploadWithFour / uploadWithTwo).toBeLessThan(1.2);
+  });
+
+  it('publishes a track after connect and recycles a receiving line for it without losing what that line received', async () => {
+    const published = await carol.publish('video', 'screen');
+    if (!published.ok) throw new Error(`publishTrack failed: ${published.code} ${published.message}`);
+    const isIt = (e: HarnessEvent) => e.type === 'trackSubscribed' && e.trackSid === published.trackSid;
+    await Promise.all([alice, bob, dave].map((c) => c.waitForEvent(isIt, "carol's second video")));
+    await Promise.all([alice, bob, dave].map((c) => c.expectVideoFlowing([published.trackSid])));
+    const atCarol = await carol.waitForSubscriptions(allTracksOf('alice', 'bob', 'dave'));
+    await carol.expectVideoFlowing(['alice', 'bob', 'dave'].flatMap((o) => sidsOf(atCarol, o, 'video')));
+    expect((await carol.connectionStats()).outboundStreams).toBe(3);
+    // The SDK put the new video on a line that was (and still is) receiving someone else's video.
+    const lines = (await sfu.call<{ detail: { room: string; sessions: { lines: { up: string | null; down: string | null }[] }[] }[] }>('GET', '/v1/stats')).body
+      .detail.find((r) => r.room === roomSid)!
+      .sessions.flatMap((s) => s.lines);
+    expect(lines.some((l) => l.up && l.down)).toBe(true);
+  });
+
+  it('stops and resumes a track over REST SubscribeRules, at the media server too', async () => {
+    const subs = await bob.waitForSubscriptions(allTracksOf('alice'));
+    const aliceVideo = sidsOf(subs, 'alice', 'video')[0]!;
+    const before = (await serverRoom(roomSid)).sinks;
+    const excluded = await rest('POST', `/v1/Rooms/${roomSid}/Participants/bob/SubscribeRules`, {
+      Rules: JSON.stringify([{ type: 'include', all: true }, { type: 'exclude', track: aliceVideo }]),
+    });
+    expect(excluded.status).toBe(200);
+    await bob.waitForEvent((e) => e.type === 'trackUnsubscribed' && e.trackSid === aliceVideo, "alice's video unsubscribed");
+    const listed = await rest('GET', `/v1/Rooms/${roomSid}/Participants/bob/SubscribedTracks`);
+    expect(listed.body.subscribed_tracks.map((t: { sid: string }) => t.sid)).not.toContain(aliceVideo);
+    const during = (await serverRoom(roomSid)).sinks;
+    const aliceVideoId = Object.keys(before).find((id) => before[id] !== during[id]);
+    expect(aliceVideoId, `one track should lose a subscriber: ${JSON.stringify({ before, during })}`).toBeDefined();
+    expect(during[aliceVideoId!]).toBe(before[aliceVideoId!]! - 1);
+
+    const included = await rest('POST', `/v1/Rooms/${roomSid}/Participants/bob/SubscribeRules`, { Rules: JSON.stringify([{ type: 'include', all: true }]) });
+    expect(included.status).toBe(200);
+    await waitUntil(
+      async () => (await bob.events()).filter((e) => e.type === 'trackSubscribed' && e.trackSid === aliceVideo).length >= 2 || undefined,
+      15_000,
+      () => "bob to subscribe to alice's video again",
+    );
+    await bob.expectVideoFlowing([aliceVideo]);
+    expect((await serverRoom(roomSid)).sinks[aliceVideoId!]).toBe(before[aliceVideoId!]);
+  });
+
+  it("ends a leaving participant's media session and unsubscribes the others from its tracks", async () => {
+    await dave.disconnect();
+    for (const other of [alice, bob, carol]) {
+      await other.waitForEvent((e) => e.type === 'participantDisconnected' && e.identity === 'dave', "dave's leave");
+      await other.waitForEvent((e) => e.type === 'trackUnsubscribed' && e.identity === 'dave', "dave's tracks unsubscribed");
+    }
+    await waitUntil(async () => ((await serverRoom(roomSid)).sessions === 3 ? true : undefined), 10_000, () => 'the media server to close dave\'s session');
+  });
+
+  it('ends the media session of a participant removed over REST', async () => {
+    const kicked = await rest('POST', `/v1/Rooms/${roomSid}/Participants/carol`, { Status: 'disconnected' });
+    expect(kicked.status).toBe(202);
+    await carol.waitForEvent((e) => e.type === 'disconnected', 'its removal');
+    for (const other of [alice, bob]) await other.waitForEvent((e) => e.type === 'participantDisconnected' && e.identity === 'carol', "carol's removal");
+    await waitUntil(async () => ((await serverRoom(roomSid)).sessions === 2 ? true : undefined), 10_000, () => "the media server to close carol's session");
+  });
+
+  it('disconnects everyone with 53118 when the room completes, and the media server lets the room go', async () => {
+    const done = await rest('POST', `/v1/Rooms/${roomSid}`, { Status: 'completed' });
+    expect(done.status).toBe(202);
+    for (const client of [alice, bob]) expect(await client.waitForEvent((e) => e.type === 'disconnected', 'completion')).toMatchObject({ code: 53118 });
+    await waitUntil(async () => ((await serverRoom(roomSid)).sessions === 0 ? true : undefined), 10_000, () => 'the media server to close the room');
   });
 });

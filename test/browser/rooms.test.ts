@@ -1,7 +1,8 @@
 /**
- * Rooms end to end: unmodified twilio-video 2.36.0 clients in headless Chromium, connected to a
- * real Atrium (`wrangler dev`) exactly as the demo connects them. Media flows browser to browser;
- * these tests prove that Atrium's signaling gets the SDK there and keeps it there.
+ * Peer-to-peer rooms end to end: unmodified twilio-video 2.36.0 clients in headless Chromium,
+ * connected to a real Atrium (`wrangler dev`) exactly as the demo connects them. Media flows browser
+ * to browser; these tests prove that Atrium's signaling gets the SDK there and keeps it there.
+ * (Group rooms, through the media server, are group-rooms.test.ts.)
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -17,7 +18,7 @@ let atrium: AtriumServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  [atrium, browser] = await Promise.all([startAtrium(), launchBrowser()]);
+  [atrium, browser] = await Promise.all([startAtrium({ vars: { ROOM_DEFAULTS: JSON.stringify({ type: 'peer-to-peer' }) } }), launchBrowser()]);
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@
  */
 import type * as VideoSdk from 'twilio-video';
 import type { ConnectOptions, LocalDataTrack, LocalTrack, RemoteParticipant, RemoteTrack, Room } from 'twilio-video';
-import type { ConnectResult, Failure, HarnessApi, HarnessEvent, MediaKind, PublishResult } from '../support/harness-api';
+import type { ConnectionStats, ConnectResult, Failure, HarnessApi, HarnessEvent, MediaKind, PublishResult } from '../support/harness-api';
 
 declare global {
   interface Window {
@@ -18,13 +18,40 @@ declare global {
 }
 
 const sockets: WebSocket[] = [];
+/** Every signaling frame received, for diagnostics (window.atriumFrames). */
+const frames: string[] = [];
+(window as unknown as { atriumFrames: string[] }).atriumFrames = frames;
 const NativeWebSocket = window.WebSocket;
 window.WebSocket = class TrackedWebSocket extends NativeWebSocket {
   constructor(url: string | URL, protocols?: string | string[]) {
     super(url, protocols);
     sockets.push(this);
+    this.addEventListener('message', (e: MessageEvent) => {
+      if (frames.length < 500 && typeof e.data === 'string') frames.push(e.data.slice(0, 20_000));
+    });
   }
 };
+
+// Every peer connection the SDK creates, to count them and read their raw statistics.
+const peerConnections: RTCPeerConnection[] = [];
+const trackEvents: unknown[] = [];
+(window as unknown as { atriumTrackEvents: unknown[] }).atriumTrackEvents = trackEvents;
+(window as unknown as { atriumPeerConnections: RTCPeerConnection[] }).atriumPeerConnections = peerConnections;
+const NativePeerConnection = window.RTCPeerConnection;
+// A function, not a subclass: the SDK's Chrome shim proxies the own properties of
+// `RTCPeerConnection.prototype`, which must stay the native prototype (a subclass's prototype has
+// none of them, and the shim would then hear no `track` event).
+function CountedPeerConnection(config?: RTCConfiguration): RTCPeerConnection {
+  const pc = new NativePeerConnection(config);
+  peerConnections.push(pc);
+  pc.addEventListener('track', (e: RTCTrackEvent) => {
+    trackEvents.push({ mid: e.transceiver.mid, track: e.track.id, kind: e.track.kind });
+  });
+  return pc;
+}
+CountedPeerConnection.prototype = NativePeerConnection.prototype;
+Object.setPrototypeOf(CountedPeerConnection, NativePeerConnection);
+window.RTCPeerConnection = CountedPeerConnection as unknown as typeof RTCPeerConnection;
 
 let room: Room | null = null;
 const localTracks: LocalTrack[] = [];
@@ -122,9 +149,11 @@ window.atriumTest = {
         tracks: localTracks,
         wsServer: request.wsServer,
         insights: false,
+        ...((window as unknown as { atriumLogLevel?: string }).atriumLogLevel ? { logLevel: (window as unknown as { atriumLogLevel: 'debug' }).atriumLogLevel } : {}),
       };
       const r = await sdk().connect(request.token, options);
       room = r;
+      (window as unknown as { atriumRoom: Room }).atriumRoom = r;
       watch(r);
       return {
         ok: true,
@@ -170,6 +199,42 @@ window.atriumTest = {
       }
     }
     return bytes;
+  },
+
+  async connectionStats() {
+    const reports = room ? await room.getStats() : [];
+    const local: ConnectionStats['local'] = [];
+    const remote: ConnectionStats['remote'] = [];
+    for (const report of reports) {
+      for (const t of report.localAudioTrackStats) local.push({ kind: 'audio', trackSid: t.trackSid, bytesSent: t.bytesSent ?? 0 });
+      for (const t of report.localVideoTrackStats) local.push({ kind: 'video', trackSid: t.trackSid, bytesSent: t.bytesSent ?? 0 });
+      for (const t of report.remoteAudioTrackStats) remote.push({ kind: 'audio', trackSid: t.trackSid, bytesReceived: t.bytesReceived ?? 0 });
+      for (const t of report.remoteVideoTrackStats) remote.push({ kind: 'video', trackSid: t.trackSid, bytesReceived: t.bytesReceived ?? 0 });
+    }
+    let outboundStreams = 0;
+    let bytesSent = 0;
+    for (const pc of peerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesSent?: number }) => {
+        if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.kind === 'video')) {
+          outboundStreams++;
+          bytesSent += s.bytesSent ?? 0;
+        }
+      });
+    }
+    return {
+      reports: reports.length,
+      created: peerConnections.length,
+      open: peerConnections.filter((pc) => pc.connectionState !== 'closed').length,
+      outboundStreams,
+      bytesSent,
+      local,
+      remote,
+    };
+  },
+
+  setMicrophoneEnabled(enabled) {
+    for (const track of localTracks) if (track.kind === 'audio') track[enabled ? 'enable' : 'disable']();
   },
 
   dropSignaling() {

@@ -21,7 +21,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { mintAccessToken, type MintOptions } from '../../../workers/tokens/mint-token';
 import { DEV_CREDENTIALS } from '../../node/support/atrium-server';
-import type { ConnectResult, HarnessEvent, HarnessGlobals, MediaKind, PublishResult } from './harness-api';
+import type { ConnectionStats, ConnectResult, HarnessEvent, HarnessGlobals, MediaKind, PublishResult } from './harness-api';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -263,6 +263,33 @@ export class TestClient {
       timeoutMs,
       () => `${this.identity} to receive ${minBytes}+ more video bytes on ${trackSids.join(', ')}; ` +
         `first ${JSON.stringify(first)}, last ${JSON.stringify(last)}${this.diagnostics()}`,
+      250,
+    );
+  }
+
+  connectionStats(): Promise<ConnectionStats> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobals).atriumTest.connectionStats());
+  }
+
+  /**
+   * Passes once bytesReceived of every listed remote track (audio or video) has grown by `minBytes`
+   * since the first sample.
+   */
+  async expectMediaFlowing(trackSids: string[], { minBytes = 2_000, timeoutMs = 15_000 } = {}): Promise<void> {
+    const sample = async () => {
+      const out: Record<string, number> = {};
+      for (const t of (await this.connectionStats()).remote) out[t.trackSid] = (out[t.trackSid] ?? 0) + t.bytesReceived;
+      return out;
+    };
+    const first = await sample();
+    let last = first;
+    await waitUntil(
+      async () => {
+        last = await sample();
+        return trackSids.every((sid) => (last[sid] ?? 0) - (first[sid] ?? 0) >= minBytes) || undefined;
+      },
+      timeoutMs,
+      () => `${this.identity} to receive ${minBytes}+ more bytes on ${trackSids.join(', ')}; first ${JSON.stringify(first)}, last ${JSON.stringify(last)}${this.diagnostics()}`,
       250,
     );
   }

@@ -27,6 +27,21 @@ export type ConnectResult =
   | { ok: true; roomSid: string; participantSid: string; identity: string; localTrackSids: Record<MediaKind, string[]> }
   | Failure;
 
+/** A participant's connections as the page sees them. */
+export interface ConnectionStats {
+  /** room.getStats(): one report per peer connection. */
+  reports: number;
+  /** RTCPeerConnections the SDK constructed since the page loaded, and how many are not closed. */
+  created: number;
+  open: number;
+  /** outbound-rtp entries (audio and video) over every open connection: one per SSRC sent. */
+  outboundStreams: number;
+  /** Bytes sent on them (RTP payload and headers, as the browser counts them). */
+  bytesSent: number;
+  local: { kind: MediaKind; trackSid: string; bytesSent: number }[];
+  remote: { kind: MediaKind; trackSid: string; bytesReceived: number }[];
+}
+
 export type PublishResult = { ok: true; trackSid: string; kind: MediaKind; name: string } | Failure;
 
 /** What happened in the page's Room, in order; `at` is Date.now() in the page. */
@@ -60,6 +75,10 @@ export interface HarnessApi {
   send(text: string): number;
   /** bytesReceived per subscribed remote video track sid, from room.getStats(). */
   videoBytesReceived(): Promise<Record<string, number>>;
+  /** Peer connections, outbound streams, bytes sent and received per track. */
+  connectionStats(): Promise<ConnectionStats>;
+  /** Enables or disables every local audio track (LocalAudioTrack.enable/disable). */
+  setMicrophoneEnabled(enabled: boolean): void;
   /**
    * Closes the signaling WebSocket(s) the SDK opened with a non-1000 code, as a network or server
    * failure would: the SDK must then reconnect (`reconnecting` → `reconnected`). Returns how many.

@@ -102,7 +102,10 @@ export async function startAtrium(opts: StartAtriumOptions = {}): Promise<Atrium
       '--persist-to', persistDir,
       '--show-interactive-dev-session=false',
     ];
-    for (const [name, value] of Object.entries(opts.vars ?? {})) args.push('--var', `${name}:${value}`);
+    // Without a media server of its own (test/node/support/media-server.ts), a test server has none:
+    // wrangler.toml's development SFU_URL names the one `npm start` runs, which tests must not use.
+    const vars = { SFU_URL: '', ...opts.vars };
+    for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
     append(`\n$ wrangler ${args.slice(1).join(' ')}\n`);
     const proc = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
