@@ -183,3 +183,44 @@ describe('a group room of four', () => {
     await waitUntil(async () => ((await serverRoom(roomSid)).sessions === 0 ? true : undefined), 10_000, () => 'the media server to close the room');
   });
 });
+
+describe('a media server that restarts mid-call', () => {
+  let clients: ClientPool;
+
+  beforeAll(() => {
+    clients = new ClientPool(browser, atrium.url);
+  });
+
+  afterAll(async () => {
+    await clients?.closeAll();
+  });
+
+  it('loses no room: media and data flow again within 30 s, in the same room with the same sids', async () => {
+    const room = uniqueRoom('restart');
+    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
+    const { roomSid } = await alice.join('alice', room);
+    await bob.join('bob', room);
+    const [atAlice, atBob] = await Promise.all([alice.waitForSubscriptions(allTracksOf('bob')), bob.waitForSubscriptions(allTracksOf('alice'))]);
+    const bobMedia = ['audio', 'video'].flatMap((k) => sidsOf(atAlice, 'bob', k as MediaKind));
+    const aliceMedia = ['audio', 'video'].flatMap((k) => sidsOf(atBob, 'alice', k as MediaKind));
+    await Promise.all([alice.expectMediaFlowing(bobMedia), bob.expectMediaFlowing(aliceMedia)]);
+
+    const killedAt = Date.now();
+    await sfu.restart();
+    await Promise.all([alice.expectMediaFlowing(bobMedia, { timeoutMs: 30_000 }), bob.expectMediaFlowing(aliceMedia, { timeoutMs: 30_000 })]);
+    const recoveredIn = Date.now() - killedAt;
+    console.log(`media back ${recoveredIn} ms after the media server was killed and restarted`);
+    expect(recoveredIn).toBeLessThan(30_000);
+    expect(await alice.send('after the restart')).toBe(1);
+    await bob.waitForEvent(message('alice', 'after the restart'), "alice's message after the restart", 10_000);
+    for (const client of [alice, bob]) {
+      expect(await client.roomState()).toBe('connected');
+      const stats = await client.connectionStats();
+      expect({ reports: stats.reports, open: stats.open }).toEqual({ reports: 1, open: 1 });
+    }
+    // The room, its participants and their tracks are the ones from before.
+    const listed = await rest('GET', `/v1/Rooms/${roomSid}/Participants`);
+    expect(listed.body.participants.map((p: { identity: string }) => p.identity).sort()).toEqual(['alice', 'bob']);
+    expect((await serverRoom(roomSid)).sessions).toBe(2);
+  });
+});

@@ -55,7 +55,7 @@ async function handle(target: ControlTarget, secret: string, req: IncomingMessag
   const refused = await checkControlRequest(secret, req.headers.authorization, method, url, body);
   if (refused) throw new ControlError(401, 20003, `Authenticate: ${refused}`);
   const json = body ? parseJson(body) : undefined;
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = path.split('/').filter(Boolean).map(decodeSegment);
 
   if (parts[0] !== 'v1') throw notFound(`route ${method} ${path.slice(0, 100)}`);
   if (parts[1] === 'sessions' && parts.length >= 3) {
@@ -82,8 +82,10 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
+        // Refused, but the rest is read and dropped: destroying the connection under a client that
+        // is still sending resets it, and the client never sees the 413.
+        chunks.length = 0;
         reject(new ControlError(413, 53004, `request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -91,6 +93,15 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** A path segment, percent-decoded; one that is not valid percent-encoding stays as it is (and fails `id`). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function parseJson(text: string): unknown {

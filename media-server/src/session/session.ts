@@ -32,6 +32,9 @@ export interface SessionOptions extends PeerOptions {
 /** `<publisher session>/<track id>`: how the room names a published track. */
 export const trackKey = (session: string, id: string): string => `${session}/${id}`;
 
+/** Session ids are `<participant sid>.<generation>`: the participant a session is of. */
+const participantOf = (session: string): string => session.split('.')[0]!;
+
 const randomSsrc = (): number => (Math.floor(Math.random() * 0xfffffff0) + 1) >>> 0;
 
 /**
@@ -280,6 +283,7 @@ export class Session {
   private plan(): boolean {
     let changed = false;
     const carried = new Set<string>();
+    this.repoint();
     for (const line of this.lines.values()) {
       const ref = line.downstream?.ref;
       if (!ref || (line.state !== 'active' && line.state !== 'offered')) continue;
@@ -301,7 +305,7 @@ export class Session {
         line = { mid: `s${this.nextMid++}`, kind: ref.kind, ours: true, upstream: null, downstream: null, state: 'idle', dead: false, codec: null, extensions: [], described: '' };
         this.lines.set(line.mid, line);
       }
-      line.downstream = { ref, ssrc: randomSsrc(), stream: ref.session.split('.')[0]! };
+      line.downstream = { ref, ssrc: randomSsrc(), stream: participantOf(ref.session) };
       line.state = 'offered';
       this.redescribe(line);
       changed = true;
@@ -322,6 +326,39 @@ export class Session {
       needsApplication ||= !this.hasApplication;
     }
     return changed || needsApplication;
+  }
+
+  /**
+   * A publisher that moved to a new session (its connection was replaced) publishes the same track
+   * ids under a new session: lines carrying them switch source without renegotiating, so the
+   * subscriber's track goes on as it was (a new line with the same track id would leave the client
+   * bound to the old one's receiver).
+   */
+  private repoint(): void {
+    const byPublisherTrack = new Map<string, TrackRef>();
+    for (const ref of this.wanted.values()) byPublisherTrack.set(`${participantOf(ref.session)}/${ref.id}`, ref);
+    for (const line of this.lines.values()) {
+      const ref = line.downstream?.ref;
+      if (!ref || (line.state !== 'active' && line.state !== 'offered') || this.wanted.has(trackKey(ref.session, ref.id))) continue;
+      const next = byPublisherTrack.get(`${participantOf(ref.session)}/${ref.id}`);
+      if (!next || next.kind !== ref.kind) continue;
+      const active = line.state === 'active';
+      if (active) this.stopForwarding(line);
+      line.downstream = { ...line.downstream!, ref: next };
+      if (active) this.startForwarding(line);
+    }
+    // The same for data: the subscriber's channel stays, fed by the new source.
+    for (const [key, sink] of [...this.dataSinks]) {
+      if (this.wanted.has(key)) continue;
+      const [session, ...rest] = key.split('/');
+      const next = byPublisherTrack.get(`${participantOf(session!)}/${rest.join('/')}`);
+      if (!next || next.kind !== 'data' || this.dataSinks.has(trackKey(next.session, next.id))) continue;
+      this.room.dataSource(key)?.sinks.delete(sink);
+      this.dataSinks.delete(key);
+      const nextKey = trackKey(next.session, next.id);
+      this.dataSinks.set(nextKey, sink);
+      this.room.dataSource(nextKey)?.sinks.add(sink);
+    }
   }
 
   private async localDescription(type: 'offer' | 'answer'): Promise<string> {

@@ -7,6 +7,8 @@ export type MediaServerFailure =
   | 'unreachable'
   /** 404 for a session: the server does not hold it (it restarted, or closed it). */
   | 'unknown-session'
+  /** 409: the session cannot go on on its connection (an ICE restart); the participant needs a new one. */
+  | 'needs-new-session'
   /** A 4xx about the request itself; `code` is the Twilio code to give the participant. */
   | 'rejected';
 
@@ -113,6 +115,7 @@ export class MediaServerClient {
       throw new MediaServerError('unreachable', 53000, `${message} (check that SFU_SECRET matches the media server's)`);
     }
     if (res.status === 404 && path.startsWith('/v1/sessions/')) throw new MediaServerError('unknown-session', 53000, message);
+    if (res.status === 409 && path.endsWith('/signal')) throw new MediaServerError('needs-new-session', payload?.code ?? 53405, message);
     throw new MediaServerError('rejected', typeof payload?.code === 'number' ? payload.code : 53000, payload?.message ?? message);
   }
 }

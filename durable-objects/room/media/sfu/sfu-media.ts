@@ -237,8 +237,17 @@ export class SfuMedia implements MediaBackend {
       generation: old.generation + 1,
     });
     this.inbox.delete(participantSid);
-    // The old connection is closed on the client now, so it stops using a dead server at once.
-    this.d.sockets.sendTo(participantSid, { type: 'update', peer_connections: [{ id: old.pc, description: { type: 'close', revision: 1 } }] });
+    // The old connection is closed on the client now, so it stops using a dead server at once; and
+    // it is told it receives nothing until the new one carries its tracks again. Its remote tracks
+    // are bound to the old connection's receivers, which the client never re-binds: only a new
+    // subscription (trackUnsubscribed, then trackSubscribed) gives the app tracks that play.
+    p.subscribedRevision += 1;
+    this.d.participants.save(p);
+    this.d.sockets.sendTo(participantSid, {
+      type: 'update',
+      subscribed: subscribedState(p, []),
+      peer_connections: [{ id: old.pc, description: { type: 'close', revision: 1 } }],
+    });
     if (old.server !== server) void this.quietly(this.d.client.closeSession(old.server, old.id));
     for (const other of this.d.participants.present(old.roomSid)) if (other.sid !== participantSid) this.markDirty(other.sid);
     await this.establish(participantSid, session, null);
@@ -303,6 +312,8 @@ export class SfuMedia implements MediaBackend {
     const session = this.sessions.get(key);
     if (err.failure === 'unknown-session' && session) {
       await this.move(key, 'session unknown to the media server');
+    } else if (err.failure === 'needs-new-session' && session) {
+      await this.move(key, err.message);
     } else if (err.failure === 'rejected' && session) {
       console.warn(JSON.stringify({ event: 'media-request-rejected', roomSid: session.roomSid, participantSid: key, code: err.code, message: err.message }));
       await this.d.kick(key, new TwilioError(err.code, err.message));
