@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core';
 import { DEV_CREDENTIALS, startAtrium, type AtriumServer } from '../node/support/atrium-server';
 import { startMediaServer, type MediaServer } from '../node/support/media-server';
 import { ClientPool, launchBrowser, sidsOf, uniqueRoom, waitUntil, type TestClient } from './support/browser';
+import { launchFirefox, type FirefoxClients } from './support/firefox';
 import type { HarnessEvent, MediaKind } from './support/harness-api';
 
 const KINDS: MediaKind[] = ['audio', 'video', 'data'];
@@ -222,5 +223,40 @@ describe('a media server that restarts mid-call', () => {
     const listed = await rest('GET', `/v1/Rooms/${roomSid}/Participants`);
     expect(listed.body.participants.map((p: { identity: string }) => p.identity).sort()).toEqual(['alice', 'bob']);
     expect((await serverRoom(roomSid)).sessions).toBe(2);
+  });
+});
+
+describe('Firefox and Chromium in one group room', () => {
+  let firefox: FirefoxClients;
+  let clients: ClientPool;
+
+  beforeAll(async () => {
+    firefox = await launchFirefox();
+    clients = new ClientPool(browser, atrium.url);
+  });
+
+  afterAll(async () => {
+    await clients?.closeAll();
+    await firefox?.close();
+  });
+
+  it("exchange audio, video and data through the media server, each on one connection", async () => {
+    const room = uniqueRoom('mixed');
+    const chrome = await clients.open();
+    const fox = clients.adopt(await firefox.open(atrium.url));
+    await chrome.join('chrome', room);
+    await fox.join('fox', room);
+    const [atChrome, atFox] = await Promise.all([chrome.waitForSubscriptions(allTracksOf('fox')), fox.waitForSubscriptions(allTracksOf('chrome'))]);
+    await Promise.all([
+      chrome.expectMediaFlowing(['audio', 'video'].flatMap((k) => sidsOf(atChrome, 'fox', k as MediaKind))),
+      fox.expectMediaFlowing(['audio', 'video'].flatMap((k) => sidsOf(atFox, 'chrome', k as MediaKind))),
+    ]);
+    expect(await fox.send('from firefox')).toBe(1);
+    expect(await chrome.send('from chromium')).toBe(1);
+    await Promise.all([
+      chrome.waitForEvent(message('fox', 'from firefox'), "firefox's message"),
+      fox.waitForEvent(message('chrome', 'from chromium'), "chromium's message"),
+    ]);
+    for (const client of [chrome, fox]) expect((await client.connectionStats()).reports).toBe(1);
   });
 });

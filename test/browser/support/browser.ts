@@ -18,7 +18,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { mintAccessToken, type MintOptions } from '../../../workers/tokens/mint-token';
 import { DEV_CREDENTIALS } from '../../node/support/atrium-server';
 import type { ConnectionStats, ConnectResult, HarnessEvent, HarnessGlobals, MediaKind, PublishResult } from './harness-api';
@@ -46,10 +46,10 @@ export const SDK_PATH = '/build/twilio-video.min.js';
 const HARNESS_PREFIX = '/__browser-test__/';
 const HARNESS_ENTRY = fileURLToPath(new URL('../page/harness.ts', import.meta.url));
 
-/** Debian's Chromium (scripts/ensure-chromium.sh); Playwright never downloads a browser here. */
+/** Debian's Chromium (scripts/ensure-browsers.sh); Playwright never downloads a browser here. */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} is missing: run \`bash scripts/ensure-chromium.sh\` (npm run test:browser does)`);
+    throw new Error(`${CHROMIUM_PATH} is missing: run \`bash scripts/ensure-browsers.sh\` (npm run test:browser does)`);
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
@@ -90,7 +90,7 @@ function harnessSource(): Promise<string> {
 
 /** Opens pages and closes them all after a test, also when the test failed half-way. */
 export class ClientPool {
-  private readonly clients: TestClient[] = [];
+  private readonly clients: TestClient<HarnessPage>[] = [];
 
   constructor(
     private readonly browser: Browser,
@@ -102,9 +102,21 @@ export class ClientPool {
     // (route.fulfill, no remote address) as public, and block its WebSocket to 127.0.0.1 unless the
     // origin holds this permission. The demo, loaded from Atrium itself, needs no such grant.
     const context = await this.browser.newContext({ permissions: ['local-network-access'] });
-    const client = new TestClient(context, await context.newPage(), this.atriumUrl);
+    const page = await context.newPage();
+    const client = new TestClient(page, this.atriumUrl, () => context.close());
+    page.on('pageerror', (error) => client.note(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') client.note(`console.error: ${message.text()} (${message.location().url})`);
+    });
     this.clients.push(client);
-    await client.load();
+    await loadHarness(page, this.atriumUrl);
+    await client.checkLoaded();
+    return client;
+  }
+
+  /** Adds a client opened elsewhere (another browser), so closeAll() closes it too. */
+  adopt<P extends HarnessPage>(client: TestClient<P>): TestClient<P> {
+    this.clients.push(client);
     return client;
   }
 
@@ -123,39 +135,55 @@ export interface JoinOptions {
   timeoutMs?: number;
 }
 
-export class TestClient {
+/**
+ * What a client needs of its page: Playwright's pages (Chromium) and Puppeteer's (Firefox, over
+ * WebDriver BiDi) both fit.
+ */
+export interface HarnessPage {
+  evaluate<R>(fn: () => R | Promise<R>): Promise<R>;
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+}
+
+/**
+ * Serves the harness page on Atrium's origin through request interception: the harness first (it
+ * wraps WebSocket and RTCPeerConnection), then the SDK from Atrium.
+ */
+async function loadHarness(page: Page, atriumUrl: string): Promise<void> {
+  const html = await harnessHtml();
+  const harness = await harnessSource();
+  await page.route(`${atriumUrl}${HARNESS_PREFIX}**`, (route) => {
+    const isScript = new URL(route.request().url()).pathname.endsWith('/harness.js');
+    return route.fulfill(isScript ? { contentType: 'text/javascript', body: harness } : { contentType: 'text/html', body: html });
+  });
+  await page.goto(`${atriumUrl}${HARNESS_PREFIX}`, { waitUntil: 'load' });
+}
+
+/** The harness page: the harness script, then the SDK (relative to the page's origin unless `sdkUrl` says otherwise). */
+export async function harnessHtml(sdkUrl = SDK_PATH): Promise<string> {
+  return `<!doctype html><meta charset="utf-8"><title>Atrium browser test</title><link rel="icon" href="data:,">
+<script src="${HARNESS_PREFIX}harness.js"></script>
+<script src="${sdkUrl}"></script>`;
+}
+
+export { harnessSource, HARNESS_PREFIX };
+
+export class TestClient<P extends HarnessPage = Page> {
   /** Page errors and console errors, for failure messages. */
   private readonly problems: string[] = [];
   identity = '';
 
   constructor(
-    private readonly context: BrowserContext,
-    readonly page: Page,
+    readonly page: P,
     private readonly atriumUrl: string,
-  ) {
-    page.on('pageerror', (error) => this.note(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') this.note(`console.error: ${message.text()} (${message.location().url})`);
-    });
-  }
+    private readonly closePage: () => Promise<unknown>,
+  ) {}
 
-  private note(problem: string): void {
+  note(problem: string): void {
     if (this.problems.length < 50) this.problems.push(problem.slice(0, 500));
   }
 
-  /** Loads the harness page: harness first (it wraps WebSocket), then the SDK from Atrium. */
-  async load(): Promise<void> {
-    const harness = await harnessSource();
-    const html = `<!doctype html><meta charset="utf-8"><title>Atrium browser test</title><link rel="icon" href="data:,">
-<script src="${HARNESS_PREFIX}harness.js"></script>
-<script src="${SDK_PATH}"></script>`;
-    await this.page.route(`${this.atriumUrl}${HARNESS_PREFIX}**`, (route) => {
-      const isScript = new URL(route.request().url()).pathname.endsWith('/harness.js');
-      return route.fulfill(
-        isScript ? { contentType: 'text/javascript', body: harness } : { contentType: 'text/html', body: html },
-      );
-    });
-    await this.page.goto(`${this.atriumUrl}${HARNESS_PREFIX}`, { waitUntil: 'load' });
+  /** Fails unless both the harness and the SDK loaded in the page. */
+  async checkLoaded(): Promise<void> {
     const loaded = await this.page.evaluate(() => {
       const w = globalThis as unknown as Partial<HarnessGlobals> & { Twilio?: { Video?: unknown } };
       return { harness: typeof w.atriumTest === 'object', sdk: typeof w.Twilio?.Video === 'object' };
@@ -303,7 +331,7 @@ export class TestClient {
   }
 
   async close(): Promise<void> {
-    await this.context.close().catch(() => undefined);
+    await this.closePage().catch(() => undefined);
   }
 
   diagnostics(): string {
