@@ -5,20 +5,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startAtrium, type AtriumServer } from '../node/support/atrium-server';
+import { startMediaServer, type MediaServer } from '../node/support/media-server';
 import { launchBrowser, uniqueRoom } from './support/browser';
 
+let sfu: MediaServer;
 let atrium: AtriumServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  [atrium, browser] = await Promise.all([startAtrium(), launchBrowser()]);
+  // The demo's rooms are group rooms, as on Twilio: their media goes through the media server.
+  sfu = await startMediaServer();
+  [atrium, browser] = await Promise.all([startAtrium({ vars: sfu.vars }), launchBrowser()]);
 });
 
 afterAll(async () => {
   await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
   await browser?.close();
   await atrium?.stop();
+  await sfu?.stop();
 });
 
 /** A tab on the demo that has joined `room` as `identity`. No permissions granted: none needed. */
