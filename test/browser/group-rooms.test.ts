@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { DEV_CREDENTIALS, startAtrium, type AtriumServer } from '../node/support/atrium-server';
 import { startMediaServer, type MediaServer } from '../node/support/media-server';
+import { SignalingClient, token } from '../node/support/signaling-client';
+import { connectMessage } from '../support/connect-message';
 import { ClientPool, launchBrowser, sidsOf, uniqueRoom, waitUntil, type TestClient } from './support/browser';
 import { launchFirefox, type FirefoxClients } from './support/firefox';
 import type { HarnessEvent, MediaKind } from './support/harness-api';
@@ -258,5 +260,89 @@ describe('Firefox and Chromium in one group room', () => {
       fox.waitForEvent(message('chrome', 'from chromium'), "chromium's message"),
     ]);
     for (const client of [chrome, fox]) expect((await client.connectionStats()).reports).toBe(1);
+  });
+});
+
+describe('a participant whose media signaling is malformed', () => {
+  let clients: ClientPool;
+
+  beforeAll(() => {
+    clients = new ClientPool(browser, atrium.url);
+  });
+
+  afterAll(async () => {
+    await clients?.closeAll();
+  });
+
+  it("gets the client's error code and harms nobody else in the room", async () => {
+    const room = uniqueRoom('hostile');
+    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
+    const { roomSid } = await alice.join('alice', room);
+    await bob.join('bob', room);
+    const atBob = await bob.waitForSubscriptions(allTracksOf('alice'));
+    const alicePc = (await sfu.call<{ sessions: { pc: string }[] }>('GET', `/v1/rooms/${roomSid}`)).body.sessions[0]!.pc;
+
+    // An offer that is not SDP: the media server cannot apply it (53403), and its sender is removed.
+    const garbage = await SignalingClient.join(atrium.url, room, 'mallory');
+    expect(await garbage.nextMsg((m) => m.type === 'error', 10_000)).toMatchObject({ code: 53403 });
+    // Offering on alice's connection id: refused before it joins (53004).
+    const thief = await SignalingClient.start(atrium.url, room, await token('trudy'), { offerId: alicePc });
+    expect(await thief.nextMsg((m) => m.type === 'error', 10_000)).toMatchObject({ code: 53004 });
+    // Joined without an offer, then sending ICE for alice's connection: 53004.
+    const sneak = await SignalingClient.open(atrium.url, room);
+    const connect = connectMessage(room, await token('eve'));
+    sneak.send({ type: 'hello', id: 'h', timeout: 5000, version: 2, body: { ...connect, peer_connections: [] } });
+    await sneak.nextMsg((m) => m.type === 'connected', 10_000);
+    sneak.msg({ type: 'update', version: 2, session: sneak.connected.session, peer_connections: [{ id: alicePc, ice: { revision: 1, ufrag: 'x', candidates: [] } }] });
+    expect(await sneak.nextMsg((m) => m.type === 'error', 10_000)).toMatchObject({ code: 53004 });
+    for (const c of [garbage, thief, sneak]) c.terminate();
+
+    await bob.expectVideoFlowing(sidsOf(atBob, 'alice', 'video'));
+    expect(await alice.send('still here')).toBe(1);
+    await bob.waitForEvent(message('alice', 'still here'), "alice's message");
+    for (const client of [alice, bob]) expect(await client.roomState()).toBe('connected');
+    await waitUntil(async () => ((await serverRoom(roomSid)).sessions === 2 ? true : undefined), 10_000, () => 'only alice and bob to hold media sessions');
+  });
+});
+
+describe('a media server that stays down, with another configured', () => {
+  let spare: MediaServer;
+  let first: MediaServer;
+  let twoServers: AtriumServer;
+  let clients: ClientPool;
+
+  beforeAll(async () => {
+    first = await startMediaServer();
+    spare = await startMediaServer({ secret: first.secret });
+    twoServers = await startAtrium({ vars: { SFU_URL: `${first.url},${spare.url}`, SFU_SECRET: first.secret } });
+    clients = new ClientPool(browser, twoServers.url);
+  });
+
+  afterAll(async () => {
+    await clients?.closeAll();
+    await twoServers?.stop();
+    await Promise.all([first?.stop(), spare?.stop()]);
+  });
+
+  it('moves the room to the other server, media back within 30 s', async () => {
+    const room = uniqueRoom('failover');
+    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
+    const { roomSid } = await alice.join('alice', room);
+    await bob.join('bob', room);
+    const [atAlice, atBob] = await Promise.all([alice.waitForSubscriptions(allTracksOf('bob')), bob.waitForSubscriptions(allTracksOf('alice'))]);
+    const bobVideo = sidsOf(atAlice, 'bob', 'video');
+    const aliceVideo = sidsOf(atBob, 'alice', 'video');
+    await Promise.all([alice.expectVideoFlowing(bobVideo), bob.expectVideoFlowing(aliceVideo)]);
+    const holds = async (server: MediaServer) => (await server.call<{ sessions: unknown[] }>('GET', `/v1/rooms/${roomSid}`)).body.sessions.length;
+    const [home, other] = (await holds(first)) > 0 ? [first, spare] : [spare, first];
+    expect(await holds(home)).toBe(2);
+
+    const killedAt = Date.now();
+    await home.kill();
+    await Promise.all([alice.expectVideoFlowing(bobVideo, { timeoutMs: 30_000 }), bob.expectVideoFlowing(aliceVideo, { timeoutMs: 30_000 })]);
+    console.log(`media back on the other server ${Date.now() - killedAt} ms after its server went down`);
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(await holds(other)).toBe(2);
+    await home.start();
   });
 });

@@ -48,10 +48,10 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
-export async function startMediaServer(opts: { env?: Record<string, string> } = {}): Promise<MediaServer> {
+export async function startMediaServer(opts: { env?: Record<string, string>; secret?: string } = {}): Promise<MediaServer> {
   buildMediaServer();
   const port = await freePort();
-  const secret = randomBytes(24).toString('hex');
+  const secret = opts.secret ?? randomBytes(24).toString('hex');
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let output = '';
