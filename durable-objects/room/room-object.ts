@@ -292,6 +292,10 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
             scheduler: this.scheduler,
             config,
             client: new MediaServerClient(config.secret),
+            videoCodec: (roomSid) => {
+              const codecs = this.store.get(roomSid)?.videoCodecs ?? [];
+              return codecs.length && !codecs.includes('VP8') ? 'H264' : 'VP8';
+            },
             kick: async (participantSid, error) => {
               const p = this.participants.get(participantSid);
               if (p && p.status !== 'disconnected') this.signaling.kick(p, error);

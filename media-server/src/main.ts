@@ -4,7 +4,8 @@ import { log, Sfu } from './sfu';
 
 /**
  * `npm run sfu`: one media server in the foreground, configured by the environment (config.ts).
- * Stops cleanly on SIGINT/SIGTERM: every connection is closed, so clients and Room objects notice.
+ * Stops cleanly on SIGINT/SIGTERM: every connection is closed; Room objects notice at their next
+ * media check and move their participants to another server, or back here once it is up again.
  */
 function main(): void {
   let config;

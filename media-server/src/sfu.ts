@@ -27,7 +27,7 @@ export class Sfu implements ControlTarget {
     this.timer.unref();
   }
 
-  openSession(id: string, body: { room: string; participant: string; pc: string }): SessionInfo {
+  openSession(id: string, body: { room: string; participant: string; pc: string; videoCodec?: 'VP8' | 'H264' }): SessionInfo {
     const existing = this.sessions.get(id);
     if (existing) {
       if (existing.roomSid !== body.room || existing.participant !== body.participant || existing.pc !== body.pc) {
@@ -37,7 +37,8 @@ export class Sfu implements ControlTarget {
     }
     let room = this.rooms.get(body.room);
     if (!room) {
-      room = new Room(body.room);
+      // The room's video codec is fixed by its first session: everyone forwards the same one.
+      room = new Room(body.room, body.videoCodec ?? 'VP8');
       this.rooms.set(body.room, room);
     }
     const r = room;

@@ -346,3 +346,27 @@ describe('a media server that stays down, with another configured', () => {
     await home.start();
   });
 });
+
+describe('a group room created with VideoCodecs=H264', () => {
+  let clients: ClientPool;
+
+  beforeAll(() => {
+    clients = new ClientPool(browser, atrium.url);
+  });
+
+  afterAll(async () => {
+    await clients?.closeAll();
+  });
+
+  it('forwards H.264 video', async () => {
+    const room = uniqueRoom('h264');
+    expect((await rest('POST', '/v1/Rooms', { UniqueName: room, VideoCodecs: 'H264' })).status).toBe(201);
+    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
+    await alice.join('alice', room);
+    await bob.join('bob', room);
+    const subs = await alice.waitForSubscriptions([{ identity: 'bob', kind: 'video' }]);
+    await alice.expectVideoFlowing(sidsOf(subs, 'bob', 'video'));
+    const codecs = await alice.receivedVideoCodecs();
+    expect(codecs).toEqual(['video/H264']);
+  });
+});

@@ -40,9 +40,12 @@ function int(v: unknown, where: string): number {
   return v;
 }
 
-export function sessionBody(raw: unknown): { room: string; participant: string; pc: string } {
+export function sessionBody(raw: unknown): { room: string; participant: string; pc: string; videoCodec?: 'VP8' | 'H264' } {
   const b = object(raw, 'body');
-  return { room: id(b.room, 'room'), participant: id(b.participant, 'participant'), pc: str(b.pc, 'pc', 256, 1) };
+  if (b.videoCodec !== undefined && b.videoCodec !== 'VP8' && b.videoCodec !== 'H264') throw badRequest('videoCodec must be VP8 or H264');
+  const out: { room: string; participant: string; pc: string; videoCodec?: 'VP8' | 'H264' } = { room: id(b.room, 'room'), participant: id(b.participant, 'participant'), pc: str(b.pc, 'pc', 256, 1) };
+  if (b.videoCodec) out.videoCodec = b.videoCodec;
+  return out;
 }
 
 export function signalBody(raw: unknown): PeerConnectionEntry[] {

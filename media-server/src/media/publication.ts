@@ -111,9 +111,10 @@ export class Publication {
   /** A subscriber lost a key frame (PLI/FIR), or has just started: ask the publisher for one. */
   requestKeyFrame(now = Date.now()): void {
     if (this.kind !== 'video' || now - this.lastPliAt < PLI_INTERVAL_MS) return;
-    this.lastPliAt = now;
     const target = this.wantedSsrc ?? this.forwardedSsrc ?? [...this.streams.keys()][0];
+    // Nothing received yet: nothing to ask, and the next request must not wait for this one.
     if (target === undefined) return;
+    this.lastPliAt = now;
     this.stats.plisSent++;
     this.upstream.sendRtcp(pli(this.serverSsrc, target));
   }

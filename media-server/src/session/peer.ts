@@ -7,7 +7,7 @@ export interface TrackDescription {
   kind: 'audio' | 'video';
   direction: Direction;
   payloadType: number;
-  /** VP8 or H264 for video; ignored for audio (Opus). */
+  /** The codec's name, upper-cased: OPUS for audio; VP8 (or H264) for video. Others only on inactive lines. */
   codec: string;
   /** `a=fmtp` parameters to offer or answer with, if any. */
   fmtp?: string;
@@ -78,9 +78,12 @@ export class Peer {
   /** Creates or re-describes the line `mid`. */
   setTrack(d: TrackDescription): Track {
     const media = d.kind === 'audio' ? new ndc.Audio(d.mid, d.direction) : new ndc.Video(d.mid, d.direction);
-    if (d.kind === 'audio') (media as Audio).addOpusCodec(d.payloadType, d.fmtp);
+    if (d.kind === 'audio') {
+      if (d.codec === 'OPUS') (media as Audio).addOpusCodec(d.payloadType, d.fmtp);
+      else (media as Audio).addAudioCodec(d.payloadType, d.codec.toLowerCase() + '/8000');
+    } else if (d.codec === 'VP8') (media as Video).addVP8Codec(d.payloadType);
     else if (d.codec === 'H264') (media as Video).addH264Codec(d.payloadType, d.fmtp);
-    else (media as Video).addVP8Codec(d.payloadType);
+    else (media as Video).addVideoCodec(d.payloadType, d.codec);
     for (const [id, uri] of d.extensions) media.parseSdpLine(`a=extmap:${id} ${uri}`);
     if (d.send) media.addSSRC(d.send.ssrc, d.send.cname, d.send.stream, d.send.track);
     const track = this.pc.addTrack(media);

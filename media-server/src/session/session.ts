@@ -191,11 +191,14 @@ export class Session {
         line = { mid: section.mid, kind: section.kind, ours: false, upstream: null, downstream: null, state: 'idle', dead: false, codec: null, extensions: [], described: '' };
         this.lines.set(section.mid, line);
       }
-      const codec = sectionCodec(section, this.room.videoCodec) ?? this.codecFor(line.kind);
+      const codec = sectionCodec(section, this.room.videoCodec);
       if (section.rejected || !codec) {
-        line.dead = true;
+        // Rejected by the client, or without the room's codec (nothing could be forwarded to or
+        // from it): answered inactive, with a codec of its own so the answer is valid.
+        const own = section.codecs[0];
+        line.dead = section.rejected;
         line.upstream = null;
-        if (codec) this.describe(line, codec, false, false);
+        if (own) this.describe(line, { payloadType: own.payloadType, name: own.name }, false, false);
         continue;
       }
       const clientSends = sends(section.direction) && !!section.msid && section.msid.track !== '-';
@@ -343,7 +346,10 @@ export class Session {
       const next = byPublisherTrack.get(`${participantOf(ref.session)}/${ref.id}`);
       if (!next || next.kind !== ref.kind) continue;
       const active = line.state === 'active';
-      if (active) this.stopForwarding(line);
+      // The line keeps its forwarder: same SSRC, numbering continued from the old source (a new
+      // forwarder would restart it at random, and the subscriber's SRTP drops what looks replayed).
+      const f = this.forwarders.get(line.mid);
+      if (f) this.room.publication(trackKey(ref.session, ref.id))?.sinks.delete(f);
       line.downstream = { ...line.downstream!, ref: next };
       if (active) this.startForwarding(line);
     }

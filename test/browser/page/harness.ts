@@ -233,6 +233,18 @@ window.atriumTest = {
     };
   },
 
+  async receivedVideoCodecs() {
+    const names: string[] = [];
+    for (const pc of peerConnections) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s: { type: string; kind?: string; codecId?: string }) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId) names.push((stats.get(s.codecId) as { mimeType: string }).mimeType);
+      });
+    }
+    return names;
+  },
+
   setMicrophoneEnabled(enabled) {
     for (const track of localTracks) if (track.kind === 'audio') track[enabled ? 'enable' : 'disable']();
   },

@@ -295,6 +295,10 @@ export class TestClient<P extends HarnessPage = Page> {
     );
   }
 
+  receivedVideoCodecs(): Promise<string[]> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobals).atriumTest.receivedVideoCodecs());
+  }
+
   connectionStats(): Promise<ConnectionStats> {
     return this.page.evaluate(() => (globalThis as unknown as HarnessGlobals).atriumTest.connectionStats());
   }

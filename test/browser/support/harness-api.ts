@@ -77,6 +77,8 @@ export interface HarnessApi {
   videoBytesReceived(): Promise<Record<string, number>>;
   /** Peer connections, outbound streams, bytes sent and received per track. */
   connectionStats(): Promise<ConnectionStats>;
+  /** The codec (mimeType) of every video stream received, from the connections' statistics. */
+  receivedVideoCodecs(): Promise<string[]>;
   /** Enables or disables every local audio track (LocalAudioTrack.enable/disable). */
   setMicrophoneEnabled(enabled: boolean): void;
   /**

@@ -63,7 +63,7 @@ export class MediaServerClient {
   ) {}
 
   /** Creates the session (or finds it, if it exists with the same peer connection). */
-  openSession(server: string, id: string, body: { room: string; participant: string; pc: string }): Promise<SessionInfo> {
+  openSession(server: string, id: string, body: { room: string; participant: string; pc: string; videoCodec: 'VP8' | 'H264' }): Promise<SessionInfo> {
     return this.call(server, 'PUT', `/v1/sessions/${encodeURIComponent(id)}`, body);
   }
 

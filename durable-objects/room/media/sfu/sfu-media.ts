@@ -32,6 +32,8 @@ export interface SfuMediaDeps {
   scheduler: Scheduler;
   config: SfuConfig;
   client: MediaServerClient;
+  /** The codec a room's video is forwarded in: its VideoCodecs' VP8 if it has it, else H.264. */
+  videoCodec(roomSid: string): 'VP8' | 'H264';
   /** Removes a participant with an error, as the signaling does (it is told the code, others see it leave). */
   kick(participantSid: string, error: TwilioError): Promise<void>;
 }
@@ -170,7 +172,12 @@ export class SfuMedia implements MediaBackend {
   /** Creates the session at its server, answers the client's offer, then sends what it receives. */
   private async establish(participantSid: string, session: MediaSession, initial: PeerConnectionEntry[] | null): Promise<void> {
     if (!this.isCurrent(session)) return;
-    await this.d.client.openSession(session.server, session.id, { room: session.roomSid, participant: participantSid, pc: session.pc });
+    await this.d.client.openSession(session.server, session.id, {
+      room: session.roomSid,
+      participant: participantSid,
+      pc: session.pc,
+      videoCodec: this.d.videoCodec(session.roomSid),
+    });
     if (initial) {
       this.inbox.set(participantSid, [...initial, ...(this.inbox.get(participantSid) ?? [])]);
       await this.deliverInbox(participantSid);
