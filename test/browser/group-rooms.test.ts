@@ -61,6 +61,18 @@ async function uploadRate(client: TestClient, ms = 4_000): Promise<number> {
 
 const message = (from: string, data: string) => (e: HarnessEvent) => e.type === 'message' && e.from === from && e.data === data;
 
+/** A pool of Chromium clients for the enclosing describe, closed after it. */
+function clientsFor(server: () => AtriumServer = () => atrium): () => ClientPool {
+  let pool: ClientPool | undefined;
+  beforeAll(() => {
+    pool = new ClientPool(browser, server().url);
+  });
+  afterAll(async () => {
+    await pool?.closeAll();
+  });
+  return () => pool!;
+}
+
 describe('a group room of four', () => {
   const room = uniqueRoom('group4');
   let clients: ClientPool;
@@ -188,19 +200,11 @@ describe('a group room of four', () => {
 });
 
 describe('a media server that restarts mid-call', () => {
-  let clients: ClientPool;
-
-  beforeAll(() => {
-    clients = new ClientPool(browser, atrium.url);
-  });
-
-  afterAll(async () => {
-    await clients?.closeAll();
-  });
+  const pool = clientsFor();
 
   it('loses no room: media and data flow again within 30 s, in the same room with the same sids', async () => {
     const room = uniqueRoom('restart');
-    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
+    const [alice, bob] = await Promise.all([pool().open(), pool().open()]);
     const { roomSid } = await alice.join('alice', room);
     await bob.join('bob', room);
     const [atAlice, atBob] = await Promise.all([alice.waitForSubscriptions(allTracksOf('bob')), bob.waitForSubscriptions(allTracksOf('alice'))]);
@@ -264,19 +268,11 @@ describe('Firefox and Chromium in one group room', () => {
 });
 
 describe('a participant whose media signaling is malformed', () => {
-  let clients: ClientPool;
-
-  beforeAll(() => {
-    clients = new ClientPool(browser, atrium.url);
-  });
-
-  afterAll(async () => {
-    await clients?.closeAll();
-  });
+  const pool = clientsFor();
 
   it("gets the client's error code and harms nobody else in the room", async () => {
     const room = uniqueRoom('hostile');
-    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
+    const [alice, bob] = await Promise.all([pool().open(), pool().open()]);
     const { roomSid } = await alice.join('alice', room);
     await bob.join('bob', room);
     const atBob = await bob.waitForSubscriptions(allTracksOf('alice'));
@@ -348,25 +344,50 @@ describe('a media server that stays down, with another configured', () => {
 });
 
 describe('a group room created with VideoCodecs=H264', () => {
-  let clients: ClientPool;
-
-  beforeAll(() => {
-    clients = new ClientPool(browser, atrium.url);
-  });
-
-  afterAll(async () => {
-    await clients?.closeAll();
-  });
+  const pool = clientsFor();
 
   it('forwards H.264 video', async () => {
     const room = uniqueRoom('h264');
     expect((await rest('POST', '/v1/Rooms', { UniqueName: room, VideoCodecs: 'H264' })).status).toBe(201);
-    const [alice, bob] = await Promise.all([clients.open(), clients.open()]);
+    const [alice, bob] = await Promise.all([pool().open(), pool().open()]);
     await alice.join('alice', room);
     await bob.join('bob', room);
     const subs = await alice.waitForSubscriptions([{ identity: 'bob', kind: 'video' }]);
     await alice.expectVideoFlowing(sidsOf(subs, 'bob', 'video'));
     const codecs = await alice.receivedVideoCodecs();
     expect(codecs).toEqual(['video/H264']);
+  });
+});
+
+describe('Atrium itself restarting mid-call', () => {
+  let own: AtriumServer;
+
+  beforeAll(async () => {
+    own = await startAtrium({ vars: sfu.vars });
+  });
+  // After the hook above: hooks run in the order they are declared.
+  const pool = clientsFor(() => own);
+
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it('leaves group media untouched: clients resume signaling with sync while the media server keeps forwarding', async () => {
+    const room = uniqueRoom('worker-restart');
+    const [alice, bob] = await Promise.all([pool().open(), pool().open()]);
+    await alice.join('alice', room);
+    await bob.join('bob', room);
+    const atAlice = await alice.waitForSubscriptions(allTracksOf('bob'));
+    const bobVideo = sidsOf(atAlice, 'bob', 'video');
+    await alice.expectVideoFlowing(bobVideo);
+
+    await own.restart();
+    for (const client of [alice, bob]) await client.waitForEvent((e) => e.type === 'reconnected', 'signaling to come back', 30_000);
+    await alice.expectVideoFlowing(bobVideo);
+    expect(await bob.send('after the Worker restarted')).toBe(1);
+    await alice.waitForEvent(message('bob', 'after the Worker restarted'), "bob's message");
+    // Nobody was moved: the same one connection each.
+    for (const client of [alice, bob]) expect((await client.connectionStats()).created).toBe(1);
+    expect((await alice.events()).filter((e) => e.type === 'trackUnsubscribed')).toEqual([]);
   });
 });
