@@ -1,36 +1,24 @@
-import type { DataChannel } from 'node-datachannel';
 import { ControlError } from '../control/errors';
-import { DataSink, DataSource } from '../data/data-relay';
-import { Forwarder } from '../media/forwarder';
-import { Publication } from '../media/publication';
-import { readRtcp } from '../rtp/rtcp';
-import { isRtcp, ssrc as ssrcOf } from '../rtp/rtp';
+import type { DataSource } from '../data/data-relay';
+import type { Publication } from '../media/publication';
 import { announceCandidates, unifySetup } from '../sdp/munge';
 import type { SessionDescription } from '../sdp/sdp';
 import { parseSdp, receives, SdpError, sends } from '../sdp/sdp';
-import type { IceCandidate, PeerConnectionEntry, SessionInfo, TrackRef } from '../types';
+import type { PeerConnectionEntry, SessionInfo, TrackRef } from '../types';
 import type { ClientCodecs, Line, LineCodec } from './lines';
 import { clientCodecs, describe, sectionCodec, upstreamExtensions } from './lines';
 import type { PeerOptions } from './peer';
 import { Peer } from './peer';
+import { RemoteCandidates } from './remote-candidates';
+import type { SessionRoom } from './session-media';
+import { SessionMedia, trackKey } from './session-media';
 
-/** What a session needs of its room: the tracks the others publish. */
-export interface SessionRoom {
-  readonly videoCodec: string;
-  publication(key: string): Publication | undefined;
-  dataSource(key: string): DataSource | undefined;
-  publish(p: Publication): void;
-  unpublish(key: string): void;
-  publishData(source: DataSource): void;
-  unpublishData(key: string): void;
-}
+export type { SessionRoom } from './session-media';
+export { trackKey } from './session-media';
 
 export interface SessionOptions extends PeerOptions {
   announcedAddresses: string[];
 }
-
-/** `<publisher session>/<track id>`: how the room names a published track. */
-export const trackKey = (session: string, id: string): string => `${session}/${id}`;
 
 /** Session ids are `<participant sid>.<generation>`: the participant a session is of. */
 const participantOf = (session: string): string => session.split('.')[0]!;
@@ -49,13 +37,9 @@ const randomSsrc = (): number => (Math.floor(Math.random() * 0xfffffff0) + 1) >>
  */
 export class Session {
   readonly peer: Peer;
+  private readonly media: SessionMedia;
+  private readonly candidates: RemoteCandidates;
   private readonly lines = new Map<string, Line>();
-  private readonly forwarders = new Map<string, Forwarder>();
-  private readonly published = new Map<string, Publication>();
-  /** The line each publication arrives on. */
-  private readonly publishedMid = new Map<string, string>();
-  private readonly dataSinks = new Map<string, DataSink>();
-  private readonly ownData = new Map<string, DataSource>();
   private wanted = new Map<string, TrackRef>();
   private codecs: ClientCodecs = { audio: null, video: null };
   private lastStable = 0;
@@ -65,13 +49,9 @@ export class Session {
   private dirty = false;
   private remoteUfrag: string | null = null;
   private hasApplication = false;
-  private readonly candidates = new Set<string>();
-  private queuedCandidates: IceCandidate[] = [];
   private nextMid = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Our SSRC for RTCP we send (receiver reports, NACK, PLI, REMB). */
-  private readonly rtcpSsrc = randomSsrc();
   readonly createdAt = Date.now();
   connectedAt: number | null = null;
 
@@ -85,10 +65,15 @@ export class Session {
     private readonly onClosed: (s: Session) => void,
   ) {
     this.peer = new Peer(id, options, {
-      media: (mid, packet) => this.onMedia(mid, packet),
-      dataChannel: (channel) => this.onDataChannel(channel),
+      media: (mid, packet) => {
+        const line = this.lines.get(mid);
+        if (line && !this.closed) this.media.onPacket(line, packet, Date.now());
+      },
+      dataChannel: (channel) => this.media.onDataChannel(channel),
       state: (state) => this.onState(state),
     });
+    this.media = new SessionMedia(id, room, this.peer);
+    this.candidates = new RemoteCandidates(this.peer, () => [...this.lines.keys()][0] ?? '0');
   }
 
   info(): SessionInfo {
@@ -109,7 +94,7 @@ export class Session {
         if (d?.type === 'offer') out.push(...(await this.clientOffer(d.revision, d.sdp!)));
         else if (d?.type === 'answer') out.push(...(await this.clientAnswer(d.revision, d.sdp!)));
         else if (d?.type === 'close') this.close();
-        if (e.ice) this.addIce(e.ice);
+        if (e.ice) this.candidates.add(e.ice, this.remoteUfrag, this.lastStable > 0 || this.pendingOffer !== null);
       }
       return out;
     });
@@ -128,33 +113,23 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const key of this.published.keys()) this.room.unpublish(key);
-    for (const key of this.ownData.keys()) this.room.unpublishData(key);
-    for (const [mid, f] of this.forwarders) this.detach(mid, f);
-    for (const sink of this.dataSinks.values()) sink.close();
-    this.published.clear();
-    this.ownData.clear();
-    this.dataSinks.clear();
+    this.media.close(this.lines.values());
     this.peer.close();
     this.onClosed(this);
   }
 
   /** A track of another session was published (or came back): lines waiting for it start forwarding. */
   publicationAdded(p: Publication): void {
-    for (const line of this.lines.values()) {
-      const ref = line.downstream?.ref;
-      if (ref && line.state === 'active' && trackKey(ref.session, ref.id) === p.key) this.startForwarding(line);
-    }
+    this.media.publicationAdded(p, this.lines.values(), (line) => this.codecOf(line));
   }
 
   dataSourceAdded(source: DataSource): void {
-    const sink = this.dataSinks.get(source.key);
-    if (sink) source.sinks.add(sink);
+    this.media.dataSourceAdded(source);
   }
 
   /** Runs about once a second. */
   tick(now: number): void {
-    for (const p of this.published.values()) p.tick(now);
+    this.media.tick(now);
   }
 
   stats(): Record<string, unknown> {
@@ -162,8 +137,7 @@ export class Session {
       id: this.id,
       state: this.info().state,
       lines: [...this.lines.values()].map((l) => ({ mid: l.mid, kind: l.kind, up: l.upstream?.trackId ?? null, down: l.downstream?.ref.id ?? null, state: l.state })),
-      published: [...this.published.values()].map((p) => ({ key: p.key, ...p.stats, sinks: p.sinks.size })),
-      data: [...this.ownData.values()].map((d) => ({ key: d.key, ...d.stats, sinks: d.sinks.size })),
+      ...this.media.stats(),
     };
   }
 
@@ -206,7 +180,6 @@ export class Session {
       line.extensions = clientSends ? upstreamExtensions(section) : [];
       const weSend = !!line.downstream && (line.state === 'active' || line.state === 'offered') && receives(section.direction);
       this.describe(line, codec, clientSends, weSend);
-      this.simulcastOf(line, section.simulcast);
     }
     try {
       this.peer.setRemoteDescription(sdp, 'offer');
@@ -219,8 +192,8 @@ export class Session {
     this.maxRevision = Math.max(this.maxRevision, revision);
     this.lastAnswer = { id: this.pc, description: { type: 'answer', revision, sdp: answer } };
     for (const line of this.lines.values()) if (line.state === 'retiring') line.state = 'idle';
-    this.updatePublications(desc);
-    this.flushCandidates();
+    this.media.updatePublications(this.lines.values(), desc, (line) => this.codecOf(line));
+    this.candidates.flush();
     const out = [this.lastAnswer];
     if (this.dirty) out.push(...(await this.offer()));
     return out;
@@ -244,16 +217,16 @@ export class Session {
       if (!line) continue;
       if (section.rejected) {
         line.dead = true;
-        if (line.downstream) this.stopForwarding(line);
+        if (line.downstream) this.media.stopForwarding(line);
         continue;
       }
       if (line.state === 'retiring') line.state = 'idle';
       if (line.state === 'offered' && line.downstream) {
         line.state = 'active';
-        if (receives(section.direction)) this.startForwarding(line);
+        if (receives(section.direction)) this.media.startForwarding(line, this.codecOf(line));
       }
     }
-    this.flushCandidates();
+    this.candidates.flush();
     return this.dirty ? this.offer() : [];
   }
 
@@ -286,16 +259,22 @@ export class Session {
   private plan(): boolean {
     let changed = false;
     const carried = new Set<string>();
-    this.repoint();
+    const samePublisherTrack = this.samePublisherTrack();
     for (const line of this.lines.values()) {
       const ref = line.downstream?.ref;
       if (!ref || (line.state !== 'active' && line.state !== 'offered')) continue;
       const key = trackKey(ref.session, ref.id);
-      if (this.wanted.has(key)) {
-        carried.add(key);
+      // A publisher that moved to a new session publishes the same track ids under a new session:
+      // its lines switch source without renegotiating, so the subscriber's track goes on as it was
+      // (a new line with the same track id would leave the client bound to the old one's receiver).
+      const next = this.wanted.has(key) ? undefined : samePublisherTrack(key);
+      if (next && next.kind === ref.kind) this.media.repoint(line, next, this.codecOf(line));
+      const current = line.downstream!.ref;
+      if (this.wanted.has(trackKey(current.session, current.id))) {
+        carried.add(trackKey(current.session, current.id));
         continue;
       }
-      this.stopForwarding(line);
+      this.media.stopForwarding(line);
       line.downstream = null;
       line.state = 'retiring';
       this.redescribe(line);
@@ -313,58 +292,18 @@ export class Session {
       this.redescribe(line);
       changed = true;
     }
-    let needsApplication = false;
-    for (const [key, sink] of this.dataSinks) {
-      if (this.wanted.has(key)) continue;
-      this.room.dataSource(key)?.sinks.delete(sink);
-      sink.close();
-      this.dataSinks.delete(key);
-    }
-    for (const [key, ref] of this.wanted) {
-      if (ref.kind !== 'data' || this.dataSinks.has(key)) continue;
-      // In-band (DCEP), labelled with the publisher's track id, so the client makes it a RemoteDataTrack.
-      const sink = new DataSink(this.peer.createDataChannel(ref.id, {}));
-      this.dataSinks.set(key, sink);
-      this.room.dataSource(key)?.sinks.add(sink);
-      needsApplication ||= !this.hasApplication;
-    }
-    return changed || needsApplication;
+    const opened = this.media.planData(this.wanted, samePublisherTrack);
+    return changed || (opened && !this.hasApplication);
   }
 
-  /**
-   * A publisher that moved to a new session (its connection was replaced) publishes the same track
-   * ids under a new session: lines carrying them switch source without renegotiating, so the
-   * subscriber's track goes on as it was (a new line with the same track id would leave the client
-   * bound to the old one's receiver).
-   */
-  private repoint(): void {
+  /** Finds the wanted track that is `key`'s (`<session>/<track id>`) under its publisher's newer session. */
+  private samePublisherTrack(): (key: string) => TrackRef | undefined {
     const byPublisherTrack = new Map<string, TrackRef>();
     for (const ref of this.wanted.values()) byPublisherTrack.set(`${participantOf(ref.session)}/${ref.id}`, ref);
-    for (const line of this.lines.values()) {
-      const ref = line.downstream?.ref;
-      if (!ref || (line.state !== 'active' && line.state !== 'offered') || this.wanted.has(trackKey(ref.session, ref.id))) continue;
-      const next = byPublisherTrack.get(`${participantOf(ref.session)}/${ref.id}`);
-      if (!next || next.kind !== ref.kind) continue;
-      const active = line.state === 'active';
-      // The line keeps its forwarder: same SSRC, numbering continued from the old source (a new
-      // forwarder would restart it at random, and the subscriber's SRTP drops what looks replayed).
-      const f = this.forwarders.get(line.mid);
-      if (f) this.room.publication(trackKey(ref.session, ref.id))?.sinks.delete(f);
-      line.downstream = { ...line.downstream!, ref: next };
-      if (active) this.startForwarding(line);
-    }
-    // The same for data: the subscriber's channel stays, fed by the new source.
-    for (const [key, sink] of [...this.dataSinks]) {
-      if (this.wanted.has(key)) continue;
-      const [session, ...rest] = key.split('/');
-      const next = byPublisherTrack.get(`${participantOf(session!)}/${rest.join('/')}`);
-      if (!next || next.kind !== 'data' || this.dataSinks.has(trackKey(next.session, next.id))) continue;
-      this.room.dataSource(key)?.sinks.delete(sink);
-      this.dataSinks.delete(key);
-      const nextKey = trackKey(next.session, next.id);
-      this.dataSinks.set(nextKey, sink);
-      this.room.dataSource(nextKey)?.sinks.add(sink);
-    }
+    return (key) => {
+      const slash = key.indexOf('/');
+      return byPublisherTrack.get(`${participantOf(key.slice(0, slash))}/${key.slice(slash + 1)}`);
+    };
   }
 
   private async localDescription(type: 'offer' | 'answer'): Promise<string> {
@@ -374,7 +313,12 @@ export class Session {
 
   // ---- Lines ----
 
-  private codecFor(kind: 'audio' | 'video'): LineCodec | null {
+  /** The codec a line carries: the one it was described with, or the client's for its kind. */
+  private codecOf(line: Line): LineCodec {
+    return line.codec ?? this.codecFor(line.kind);
+  }
+
+  private codecFor(kind: 'audio' | 'video'): LineCodec {
     return this.codecs[kind] ?? (kind === 'audio' ? { payloadType: 111, name: 'OPUS' } : { payloadType: 96, name: this.room.videoCodec });
   }
 
@@ -395,157 +339,10 @@ export class Session {
     this.peer.setTrack(d);
   }
 
-  private simulcastOf(line: Line, simulcast: number[] | null): void {
-    const p = this.published.get(line.upstream ? trackKey(this.id, line.upstream.trackId) : '');
-    p?.setLayers(simulcast);
-  }
-
-  /** Publications follow the client's sending lines: a new msid publishes, a line that stops sending unpublishes. */
-  private updatePublications(desc: SessionDescription): void {
-    const live = new Map<string, Line>();
-    for (const line of this.lines.values()) if (line.upstream && !line.dead) live.set(trackKey(this.id, line.upstream.trackId), line);
-    for (const key of [...this.published.keys()]) {
-      if (!live.has(key)) {
-        this.published.delete(key);
-        this.room.unpublish(key);
-      }
-    }
-    for (const [key, line] of live) {
-      let p = this.published.get(key);
-      const codec = line.codec ?? this.codecFor(line.kind)!;
-      if (p && this.publishedMid.get(key) !== line.mid) {
-        this.published.delete(key);
-        this.room.unpublish(key);
-        p = undefined;
-      }
-      if (!p) {
-        const mid = line.mid;
-        p = new Publication(key, line.kind, codec.name, this.rtcpSsrc, { sendRtcp: (packet) => void this.peer.send(mid, packet) });
-        this.publishedMid.set(key, mid);
-        this.published.set(key, p);
-        this.room.publish(p);
-      }
-      const section = desc.media.find((m) => m.mid === line.mid);
-      p.setLayers(section?.simulcast ?? null);
-    }
-  }
-
-  private startForwarding(line: Line): void {
-    const ref = line.downstream?.ref;
-    if (!ref || this.closed) return;
-    const codec = line.codec ?? this.codecFor(line.kind)!;
-    let f = this.forwarders.get(line.mid);
-    if (!f) {
-      const mid = line.mid;
-      f = new Forwarder(line.downstream!.ssrc, codec.payloadType, line.kind === 'audio' ? 48_000 : 90_000, line.kind === 'video', {
-        send: (packet) => this.peer.send(mid, packet),
-      });
-      this.forwarders.set(line.mid, f);
-    }
-    const p = this.room.publication(trackKey(ref.session, ref.id));
-    if (p) {
-      p.sinks.add(f);
-      p.requestKeyFrame();
-    }
-  }
-
-  private stopForwarding(line: Line): void {
-    const f = this.forwarders.get(line.mid);
-    if (f) this.detach(line.mid, f);
-  }
-
-  private detach(mid: string, f: Forwarder): void {
-    this.forwarders.delete(mid);
-    const ref = this.lines.get(mid)?.downstream?.ref;
-    if (ref) this.room.publication(trackKey(ref.session, ref.id))?.sinks.delete(f);
-  }
-
-  // ---- Media and data ----
-
-  private onMedia(mid: string, packet: Buffer): void {
-    if (this.closed || packet.length < 4) return;
-    const line = this.lines.get(mid);
-    if (!line) return;
-    const now = Date.now();
-    if (isRtcp(packet)) {
-      if (line.upstream) this.published.get(trackKey(this.id, line.upstream.trackId))?.onRtcp(packet, now);
-      if (line.downstream) this.subscriberFeedback(line, packet);
-      return;
-    }
-    if (packet.length < 12 || !line.upstream) return;
-    const p = this.published.get(trackKey(this.id, line.upstream.trackId));
-    // Packets of the server's own SSRCs (a recycled line echoes nothing, but be sure) are not the client's media.
-    if (p && ssrcOf(packet) !== line.downstream?.ssrc) p.onRtp(packet, now);
-  }
-
-  /** What a subscriber says about a track it receives: key frame requests and loss go to its publisher. */
-  private subscriberFeedback(line: Line, packet: Buffer): void {
-    const ref = line.downstream!.ref;
-    const p = this.room.publication(trackKey(ref.session, ref.id));
-    if (!p) return;
-    const ssrc = line.downstream!.ssrc;
-    for (const item of readRtcp(packet)) {
-      if (item.type === 'pli' && item.mediaSsrc === ssrc) p.requestKeyFrame();
-      else if (item.type === 'fir' && item.mediaSsrcs.includes(ssrc)) p.requestKeyFrame();
-      else if (item.type === 'report' && item.ssrc === ssrc) p.subscriberLoss(item.fractionLost);
-    }
-  }
-
-  private onDataChannel(channel: DataChannel): void {
-    if (this.closed) return;
-    const label = channel.getLabel();
-    const key = trackKey(this.id, label);
-    this.ownData.get(key) && this.room.unpublishData(key);
-    const source = new DataSource(key, channel, () => {
-      if (this.ownData.get(key) === source) {
-        this.ownData.delete(key);
-        this.room.unpublishData(key);
-      }
-    });
-    this.ownData.set(key, source);
-    this.room.publishData(source);
-  }
-
   private onState(state: string): void {
-    if (state === 'connected') {
-      this.connectedAt ??= Date.now();
-      // Key frames asked for before the connection was up were lost with it.
-      for (const line of this.lines.values()) {
-        const ref = line.downstream?.ref;
-        if (ref && line.state === 'active') this.room.publication(trackKey(ref.session, ref.id))?.requestKeyFrame();
-      }
-    }
-  }
-
-  // ---- ICE ----
-
-  private addIce(ice: NonNullable<PeerConnectionEntry['ice']>): void {
-    if (ice.ufrag && this.remoteUfrag && ice.ufrag !== this.remoteUfrag) return; // for an older generation
-    for (const c of ice.candidates) {
-      if (!c.candidate || this.candidates.has(c.candidate)) continue;
-      this.candidates.add(c.candidate);
-      if (this.lastStable === 0 && this.pendingOffer === null) this.queuedCandidates.push(c);
-      else this.addCandidate(c);
-    }
-  }
-
-  private flushCandidates(): void {
-    const queued = this.queuedCandidates;
-    this.queuedCandidates = [];
-    for (const c of queued) this.addCandidate(c);
-  }
-
-  private addCandidate(c: IceCandidate): void {
-    // Host names (mDNS .local) cannot be resolved here and TCP is not offered: the client's
-    // connectivity checks still find it (peer-reflexive), so nothing is lost by skipping them.
-    const parts = c.candidate.replace(/^a=/, '').split(/\s+/);
-    if (parts.length < 8 || parts[2]?.toLowerCase() !== 'udp' || parts[4]!.endsWith('.local')) return;
-    const mid = c.sdpMid ?? [...this.lines.keys()][0] ?? '0';
-    try {
-      this.peer.addRemoteCandidate(c.candidate.replace(/^a=/, ''), mid);
-    } catch {
-      // A candidate the agent refuses is one path fewer, nothing more.
-    }
+    if (state !== 'connected') return;
+    this.connectedAt ??= Date.now();
+    this.media.connected(this.lines.values());
   }
 
   private serialize<T>(job: () => Promise<T>): Promise<T> {
