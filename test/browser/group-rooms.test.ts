@@ -150,12 +150,22 @@ describe('a group room of four', () => {
   it('stops and resumes a track over REST SubscribeRules, at the media server too', async () => {
     const subs = await bob.waitForSubscriptions(allTracksOf('alice'));
     const aliceVideo = sidsOf(subs, 'alice', 'video')[0]!;
-    const before = (await serverRoom(roomSid)).sinks;
+    // Every track fed to all three others (when run on its own, the joins may still be settling).
+    const before = await waitUntil(
+      async () => {
+        const sinks = (await serverRoom(roomSid)).sinks;
+        return Object.values(sinks).every((n) => n === 3) ? sinks : undefined;
+      },
+      15_000,
+      () => 'every track to reach its three subscribers',
+    );
+    const excludedAt = Date.now();
     const excluded = await rest('POST', `/v1/Rooms/${roomSid}/Participants/bob/SubscribeRules`, {
       Rules: JSON.stringify([{ type: 'include', all: true }, { type: 'exclude', track: aliceVideo }]),
     });
     expect(excluded.status).toBe(200);
-    await bob.waitForEvent((e) => e.type === 'trackUnsubscribed' && e.trackSid === aliceVideo, "alice's video unsubscribed");
+    const unsubscribed = await bob.waitForEvent((e) => e.type === 'trackUnsubscribed' && e.trackSid === aliceVideo, "alice's video unsubscribed");
+    console.log(`SubscribeRules exclude: bob's client unsubscribed ${unsubscribed.at - excludedAt} ms after the request`);
     const listed = await rest('GET', `/v1/Rooms/${roomSid}/Participants/bob/SubscribedTracks`);
     expect(listed.body.subscribed_tracks.map((t: { sid: string }) => t.sid)).not.toContain(aliceVideo);
     const during = (await serverRoom(roomSid)).sinks;
@@ -163,13 +173,15 @@ describe('a group room of four', () => {
     expect(aliceVideoId, `one track should lose a subscriber: ${JSON.stringify({ before, during })}`).toBeDefined();
     expect(during[aliceVideoId!]).toBe(before[aliceVideoId!]! - 1);
 
+    const includedAt = Date.now();
     const included = await rest('POST', `/v1/Rooms/${roomSid}/Participants/bob/SubscribeRules`, { Rules: JSON.stringify([{ type: 'include', all: true }]) });
     expect(included.status).toBe(200);
-    await waitUntil(
-      async () => (await bob.events()).filter((e) => e.type === 'trackSubscribed' && e.trackSid === aliceVideo).length >= 2 || undefined,
+    const again = await waitUntil(
+      async () => (await bob.events()).filter((e) => e.type === 'trackSubscribed' && e.trackSid === aliceVideo)[1],
       15_000,
       () => "bob to subscribe to alice's video again",
     );
+    console.log(`SubscribeRules include: bob's client subscribed again ${again.at - includedAt} ms after the request`);
     await bob.expectVideoFlowing([aliceVideo]);
     expect((await serverRoom(roomSid)).sinks[aliceVideoId!]).toBe(before[aliceVideoId!]);
   });
