@@ -403,3 +403,31 @@ describe('Atrium itself restarting mid-call', () => {
     expect((await alice.events()).filter((e) => e.type === 'trackUnsubscribed')).toEqual([]);
   });
 });
+
+describe('a publisher sending VP8 simulcast', () => {
+  const pool = clientsFor();
+
+  it('has its highest flowing layer forwarded (one of several), and the subscriber decodes it', async () => {
+    const room = uniqueRoom('simulcast');
+    const [alice, bob] = await Promise.all([pool().open(), pool().open()]);
+    const { roomSid } = await alice.join('alice', room, { simulcast: true });
+    await bob.join('bob', room);
+    const subs = await bob.waitForSubscriptions([{ identity: 'alice', kind: 'video' }]);
+    await bob.expectVideoFlowing(sidsOf(subs, 'alice', 'video'));
+    // Chrome sends one SSRC per layer; the media server forwards one of them, the highest flowing.
+    let lastStats: unknown;
+    const published = await waitUntil(
+      async () => {
+        const stats = (await sfu.call<{ detail: { room: string; sessions: { published: { layers: number; flowingLayers: number[]; forwardedLayer: number | null }[] }[] }[] }>('GET', '/v1/stats')).body;
+        const published = stats.detail.find((r) => r.room === roomSid)?.sessions.flatMap((s) => s.published) ?? [];
+        lastStats = published;
+        const layered = published.find((p) => p.layers > 1);
+        return layered && layered.flowingLayers.length > 1 && layered.forwardedLayer === Math.max(...layered.flowingLayers) ? layered : undefined;
+      },
+      15_000,
+      () => `alice's simulcast layers at the media server, the highest forwarded; ${JSON.stringify(lastStats)}`,
+    );
+    console.log(`simulcast: ${published.layers} layers signaled, ${published.flowingLayers.join(', ')} flowing, ${published.forwardedLayer} forwarded`);
+    expect((await alice.connectionStats()).outboundStreams).toBeGreaterThan(2);
+  });
+});

@@ -54,7 +54,17 @@ export class Publication {
   private bitrate = REMB_START;
   /** Worst fraction lost a subscriber reported since the last estimate. */
   private downstreamLoss = 0;
-  readonly stats = { packets: 0, bytes: 0, forwarded: 0, nacksSent: 0, plisSent: 0 };
+  private readonly counters = { packets: 0, bytes: 0, forwarded: 0, nacksSent: 0, plisSent: 0 };
+
+  /** Counters, and for simulcast the layers signaled, those flowing now, and the one forwarded. */
+  get stats() {
+    const now = Date.now();
+    const flowing = this.layers.flatMap((ssrc, i) => {
+      const s = this.streams.get(ssrc);
+      return s && now - s.lastPacketAt < LAYER_ACTIVE_MS ? [i] : [];
+    });
+    return { ...this.counters, layers: this.layers.length, flowingLayers: flowing, forwardedLayer: this.forwardedSsrc === null ? null : this.layers.indexOf(this.forwardedSsrc) };
+  }
 
   constructor(
     readonly key: string,
@@ -75,8 +85,8 @@ export class Publication {
     const seq = sequenceNumber(packet);
     const stream = this.stream(ssrc, seq, now);
     this.track(stream, seq, now);
-    this.stats.packets++;
-    this.stats.bytes += packet.length;
+    this.counters.packets++;
+    this.counters.bytes += packet.length;
     const video = this.kind === 'video';
     const key = video && isKeyFrame(packet, this.codec);
     if (this.layers.length && !this.chooseLayer(ssrc, key, now)) return;
@@ -91,7 +101,7 @@ export class Publication {
       sink.forward(out, ssrc, seq, ts, key, bytes);
       waiting ||= sink.waitingForKeyFrame;
     }
-    this.stats.forwarded += this.sinks.size;
+    this.counters.forwarded += this.sinks.size;
     if (waiting) this.requestKeyFrame(now);
   }
 
@@ -115,7 +125,7 @@ export class Publication {
     // Nothing received yet: nothing to ask, and the next request must not wait for this one.
     if (target === undefined) return;
     this.lastPliAt = now;
-    this.stats.plisSent++;
+    this.counters.plisSent++;
     this.upstream.sendRtcp(pli(this.serverSsrc, target));
   }
 
@@ -200,7 +210,7 @@ export class Publication {
   }
 
   private sendNack(ssrc: number, seqs: number[]): void {
-    this.stats.nacksSent++;
+    this.counters.nacksSent++;
     this.upstream.sendRtcp(nack(this.serverSsrc, ssrc, seqs));
   }
 

@@ -120,10 +120,11 @@ function publishedSids(r: Room): Record<MediaKind, string[]> {
   return sids;
 }
 
-async function createTrack(kind: MediaKind, name?: string): Promise<LocalTrack> {
+async function createTrack(kind: MediaKind, name?: string, large = false): Promise<LocalTrack> {
   const Video = sdk();
-  // Small video keeps three fake cameras and their encoders cheap on a CI machine.
-  if (kind === 'video') return Video.createLocalVideoTrack({ name, width: 320, height: 240, frameRate: 15 });
+  // Small video keeps three fake cameras and their encoders cheap on a CI machine; simulcast needs
+  // a size that has more than one layer.
+  if (kind === 'video') return Video.createLocalVideoTrack({ name, width: large ? 640 : 320, height: large ? 480 : 240, frameRate: 15 });
   if (kind === 'audio') return Video.createLocalAudioTrack({ name });
   return new Video.LocalDataTrack({ name });
 }
@@ -142,13 +143,14 @@ window.atriumTest = {
     if (room) return { ok: false, code: null, message: 'this page already connected once; open a new page' };
     const kinds = (['audio', 'video', 'data'] as const).filter((kind) => request[kind]);
     try {
-      for (const kind of kinds) localTracks.push(await createTrack(kind));
+      for (const kind of kinds) localTracks.push(await createTrack(kind, undefined, request.simulcast));
       // wsServer is honoured by every SDK build but absent from its ConnectOptions type.
       const options: ConnectOptions & { wsServer: string } = {
         name: request.room,
         tracks: localTracks,
         wsServer: request.wsServer,
         insights: false,
+        ...(request.simulcast ? { preferredVideoCodecs: [{ codec: 'VP8', simulcast: true }] } : {}),
         ...((window as unknown as { atriumLogLevel?: string }).atriumLogLevel ? { logLevel: (window as unknown as { atriumLogLevel: 'debug' }).atriumLogLevel } : {}),
       };
       const r = await sdk().connect(request.token, options);

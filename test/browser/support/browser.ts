@@ -132,6 +132,8 @@ export interface JoinOptions {
   audio?: boolean;
   video?: boolean;
   data?: boolean;
+  /** Publish VP8 simulcast at 640x480. */
+  simulcast?: boolean;
   timeoutMs?: number;
 }
 
@@ -204,6 +206,7 @@ export class TestClient<P extends HarnessPage = Page> {
       audio: options.audio ?? true,
       video: options.video ?? true,
       data: options.data ?? true,
+      simulcast: options.simulcast ?? false,
     };
     return this.bounded(
       this.page.evaluate((r) => (globalThis as unknown as HarnessGlobals).atriumTest.connect(r), request),

@@ -14,6 +14,8 @@ export interface ConnectRequest {
   audio: boolean;
   video: boolean;
   data: boolean;
+  /** Publish VP8 simulcast (`preferredVideoCodecs: [{codec: 'VP8', simulcast: true}]`), at 640x480. */
+  simulcast?: boolean;
 }
 
 /** A failure as the SDK reports it: TwilioError code (null for non-Twilio errors) and message. */
