@@ -2,9 +2,12 @@
 /**
  * `npm run bench`: starts Atrium locally (`wrangler dev`, one fresh server per group of phases),
  * measures REST creation, joins, relay, fan-out and idle memory against floors in the same run,
- * prints a table and writes bench/results/<timestamp>.json and bench/results/latest.json.
+ * then the media figures: the media server's CPU per forwarded packet against SRTP's cryptography
+ * (bench/media.ts), and in headless Chromium the time from join to the first decoded frame and a
+ * participant's upload, group room against peer-to-peer (bench/browser-media.ts). Prints a table
+ * and writes bench/results/<timestamp>.json and bench/results/latest.json.
  *
- *   --quick      small counts (about half a minute): checks the bench works; the figures mean little
+ *   --quick      small counts (about a minute and a half): checks the bench works; the figures mean little
  *   --out DIR    write the JSON files to DIR instead of bench/results
  *
  * The figures are only comparable within one run: the floors exist so that a ratio, not an
@@ -20,6 +23,10 @@ import type { AtriumServer } from '../test/node/support/atrium-server';
 import { DEV_CREDENTIALS, startAtrium } from '../test/node/support/atrium-server';
 import type { FootprintPhase } from './footprint';
 import { echoTarget, measureIdle, roomsTarget } from './footprint';
+import type { BrowserMediaPhase, BrowserMediaSizes } from './browser-media';
+import { benchBrowserMedia } from './browser-media';
+import type { MediaCpuPhase, MediaCpuSizes } from './media';
+import { benchMediaCpu } from './media';
 import type { RestResult } from './rest';
 import { benchRest } from './rest';
 import type { FanoutPhase, JoinPhase, RelayPhase } from './signaling';
@@ -38,6 +45,8 @@ interface Sizes {
   relay: { messages: number; warmup: number };
   fanout: { participants: number; arrivals: number; warmup: number };
   footprint: { rooms: number; idleWaitS: number };
+  mediaCpu: MediaCpuSizes;
+  browserMedia: BrowserMediaSizes;
 }
 
 const FULL: Sizes = {
@@ -47,6 +56,8 @@ const FULL: Sizes = {
   relay: { messages: 2000, warmup: 200 },
   fanout: { participants: 50, arrivals: 25, warmup: 3 },
   footprint: { rooms: 1000, idleWaitS: 30 },
+  mediaCpu: { steps: [1, 2, 4, 8, 16], settleS: 2, windowS: 8, floorPackets: 20_000, sendPackets: 4_800 },
+  browserMedia: { joins: 8, warmupJoins: 1, uploadWarmupS: 2, uploadWindowS: 5 },
 };
 
 const QUICK: Sizes = {
@@ -56,6 +67,8 @@ const QUICK: Sizes = {
   relay: { messages: 60, warmup: 10 },
   fanout: { participants: 6, arrivals: 3, warmup: 1 },
   footprint: { rooms: 20, idleWaitS: 2 },
+  mediaCpu: { steps: [1, 2], settleS: 0.5, windowS: 1, floorPackets: 2_000, sendPackets: 480 },
+  browserMedia: { joins: 1, warmupJoins: 0, uploadWarmupS: 0.5, uploadWindowS: 1.5 },
 };
 
 interface Target {
@@ -79,6 +92,10 @@ export interface BenchReport {
   relay: RelayPhase;
   fanout: FanoutPhase;
   footprint: FootprintPhase;
+  /** The media server's CPU per forwarded packet, against SRTP's cryptography in Node. */
+  mediaCpu: MediaCpuPhase;
+  /** Chromium: join → first decoded frame, and one participant's upload; group room vs peer-to-peer. */
+  browserMedia: BrowserMediaPhase;
   targets: Target[];
 }
 
@@ -89,7 +106,7 @@ export async function main(argv: string[]): Promise<void> {
   const outDir = values.out ?? joinPath(REPO_ROOT, 'bench', 'results');
   const startedAt = new Date();
   const credentials = { accountSid: DEV_CREDENTIALS.accountSid, apiKeySid: DEV_CREDENTIALS.apiKeySid, apiKeySecret: DEV_CREDENTIALS.apiKeySecret };
-  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const log = (line: string) => process.stderr.write(`[bench ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s] ${line}\n`);
 
   const { rest, transport } = await withServer(async (s, origin) => {
     log(`wrangler dev proxy vs the Worker's own socket (${sizes.proxyCost} requests and echoes each)`);
@@ -119,6 +136,9 @@ export async function main(argv: string[]): Promise<void> {
   const floor = await withServer((s, origin) => measureIdle(echoTarget(origin.replace(/^http/, 'ws'), s.processGroup), count, idleWaitS));
   const footprint: FootprintPhase = { rooms, floor, perRoomVsFloor: round(rooms.perObjectKiB / floor.perObjectKiB) };
 
+  const mediaCpu = await benchMediaCpu(sizes.mediaCpu, log);
+  const browserMedia = await benchBrowserMedia(sizes.browserMedia, log);
+
   const report: BenchReport = {
     version: 1,
     quick,
@@ -132,6 +152,8 @@ export async function main(argv: string[]): Promise<void> {
     relay,
     fanout,
     footprint,
+    mediaCpu,
+    browserMedia,
     targets: [],
   };
   report.targets = targets(report);
@@ -165,6 +187,7 @@ function targets(r: BenchReport): Target[] {
     { name: 'Join p50, open → connected (new ad-hoc room)', target: '< 5 ms', measured: `${r.join.newRoom.handshake.p50} ms`, met: r.join.newRoom.handshake.p50 < 5 },
     { name: 'Relay p50 vs echo floor', target: '≤ 1.3×', measured: `${r.relay.ratioP50}×`, met: r.relay.ratioP50 <= 1.3 },
     { name: `Fan-out p50 (${r.fanout.participants}th arrival → all others)`, target: '< 10 ms', measured: `${r.fanout.arrival.p50} ms`, met: r.fanout.arrival.p50 < 10 },
+    { name: 'Upload per participant, group room of 4 ÷ of 2', target: '≤ 1.2×', measured: `${r.browserMedia.upload.groupRatio}×`, met: r.browserMedia.upload.groupRatio <= 1.2 },
   ];
 }
 
@@ -195,6 +218,22 @@ function table(r: BenchReport): string {
   rows.push([`memory, ${f.rooms.objects} idle rooms × 2 participants`, '', '', `${f.rooms.perObjectKiB} KiB/room (${f.rooms.baselineMiB} → ${f.rooms.idleMiB} MiB)`]);
   rows.push([`memory floor, ${f.floor.objects} echo objects × 2 sockets`, '', '', `${f.floor.perObjectKiB} KiB/object (ratio ${f.perRoomVsFloor})`]);
   rows.push(['  workerd CPU while idle: rooms, floor', '', '', `${f.rooms.idleCpuPercent}%, ${f.floor.idleCpuPercent}% of a core`]);
+  const mc = r.mediaCpu;
+  for (const s of mc.steps) {
+    rows.push([`media server, 1 publisher → ${s.subscribers} subscribers`, '', '', `${s.cpuPercent}% of a core (main thread ${s.mainThreadPercent}%), ${s.forwardedPps} pps forwarded`]);
+  }
+  rows.push(['  CPU per forwarded packet (slope)', '', '', `${mc.slopeUsPerPacket} µs (main thread ${mc.slopeMainThreadUs}, others ${mc.slopeOtherThreadsUs}; r² ${mc.r2})`]);
+  rows.push([`  at ${mc.atLargest.subscribers}: all CPU ÷ forwarded pps`, '', '', `${mc.atLargest.usPerPacket} µs; RSS ${mc.atLargest.rssMiB} MiB`]);
+  rows.push(['SRTP floor: decrypt + encrypt (Node crypto)', '', '', `${mc.floor.usPerPacket} µs/packet (decrypt ${mc.floor.decryptUs}, encrypt ${mc.floor.encryptUs})`]);
+  rows.push(['  media server slope ÷ SRTP floor', '', '', `${mc.ratioToFloor}×`]);
+  rows.push(['  of which: JS, native send (measured apart)', '', '', `${mc.js.usPerForwardedPacket} µs, ${mc.send.usPerPacket} µs per packet`]);
+  const ff = r.browserMedia.firstFrame;
+  rows.push(['first frame, group room: join → decoded', ...lat(ff.group.total), `max ${ff.group.total.max}; connected p50 ${ff.group.connected.p50}; ${ff.groupKeyFrameRequestsPerJoin} PLI/join`]);
+  rows.push(['first frame, peer-to-peer room (floor)', ...lat(ff.mesh.total), `max ${ff.mesh.total.max}; connected p50 ${ff.mesh.connected.p50}`]);
+  rows.push(['  group ÷ peer-to-peer, p50', '', '', `${ff.ratioP50}×`]);
+  const up = r.browserMedia.upload;
+  rows.push(['upload of one participant, group: 2 → 4', '', '', `${up.group2} → ${up.group4} B/s (${up.groupRatio}×)`]);
+  rows.push(['upload, peer-to-peer (floor): 2 → 4', '', '', `${up.mesh2} → ${up.mesh4} B/s (${up.meshRatio}×)`]);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
@@ -202,7 +241,7 @@ function table(r: BenchReport): string {
   for (const t of r.targets) out.push(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${t.measured} (target ${t.target})`);
   const m = r.machine;
   out.push('', `measured at ${r.transport.measuredAt === 'worker' ? "the Worker's own socket (bypassing wrangler's dev proxy)" : "wrangler's dev proxy"}`);
-  out.push(`${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.workerd}, wrangler ${m.wrangler}${r.quick ? '  [--quick: counts too small to mean much]' : ''}`);
+  out.push(`${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.workerd}, wrangler ${m.wrangler}, Chromium ${r.browserMedia.chromium}${r.quick ? '  [--quick: counts too small to mean much]' : ''}`);
   return `${out.join('\n')}\n`;
 }
 

@@ -74,3 +74,52 @@ export function listeningPorts(pid: number): number[] {
   }
   return ports;
 }
+
+/** The process whose command line contains `needle` and that listens on TCP `port` (e.g. the media server), or null. */
+export function pidListeningOn(port: number, needle: string): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) continue;
+    } catch {
+      continue;
+    }
+    if (listeningPorts(Number(entry)).includes(port)) return Number(entry);
+  }
+  return null;
+}
+
+/** CPU time of one process, all its threads together and its main thread (the JS thread of Node) alone. */
+export interface ProcessCpu {
+  /** User + system seconds of every thread, those that ended included (/proc/<pid>/stat). */
+  total: number;
+  /** User + system seconds of the main thread (/proc/<pid>/task/<pid>/stat). */
+  main: number;
+  /** Per live thread: its name and user + system seconds. */
+  threads: { tid: number; comm: string; cpuSeconds: number }[];
+  rssKiB: number;
+}
+
+function statCpu(path: string): { comm: string; cpuSeconds: number } {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS };
+}
+
+export function processCpu(pid: number): ProcessCpu {
+  const threads: ProcessCpu['threads'] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      threads.push({ tid: Number(tid), ...statCpu(`/proc/${pid}/task/${tid}/stat`) });
+    } catch {
+      // The thread ended while we read it.
+    }
+  }
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return {
+    total: statCpu(`/proc/${pid}/stat`).cpuSeconds,
+    main: statCpu(`/proc/${pid}/task/${pid}/stat`).cpuSeconds,
+    threads,
+    rssKiB: rss ? Number(rss[1]) : 0,
+  };
+}

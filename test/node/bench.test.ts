@@ -1,8 +1,9 @@
 /// <reference types="node" />
 /**
- * `npm run bench -- --quick` end to end: the bench starts its own servers, measures every figure
- * and writes its JSON. Only the shape is checked (every figure present, finite and positive where
- * it must be): timings on a shared CI machine say nothing, so there are no thresholds here.
+ * `npm run bench -- --quick` end to end: the bench starts its own servers (a media server and
+ * headless Chromium too), measures every figure and writes its JSON. Only the shape is checked
+ * (every figure present, finite and positive where it must be): timings on a shared CI machine say
+ * nothing, so there are no thresholds here. Needs Debian's Chromium (`npm run test:node` installs it).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function runQuickBench(): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bench/run.mjs', '--quick', '--out', outDir], { cwd: REPO_ROOT, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile(process.execPath, ['bench/run.mjs', '--quick', '--out', outDir], { cwd: REPO_ROOT, timeout: 420_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
       err ? reject(new Error(`bench failed: ${err.message}\n${stderr}`)) : resolve({ stdout, stderr }),
     );
   });
@@ -83,6 +84,46 @@ describe('npm run bench -- --quick', () => {
       summary(r.transport.proxyCost.noopProxy);
       summary(r.transport.proxyCost.noopDirect);
     }
-    expect(r.targets.map((t: { name: string }) => t.name)).toHaveLength(4);
-  }, 300_000);
+    const mc = r.mediaCpu;
+    expect(mc.steps[0].subscribers).toBe(0);
+    expect(mc.steps.length).toBeGreaterThanOrEqual(2);
+    for (const step of mc.steps) {
+      expect(step.seconds).toBeGreaterThan(0);
+      expect(step.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(step.mainThreadPercent).toBeGreaterThanOrEqual(0);
+      expect(step.ingressPps).toBeGreaterThan(0);
+      expect(step.rssMiB).toBeGreaterThan(0);
+      if (step.subscribers > 0) {
+        expect(step.forwardedPps).toBeGreaterThan(0);
+        expect(step.receivedPps).toBeGreaterThan(0);
+      }
+    }
+    expect(mc.steps.reduce((sum: number, step: { cpuPercent: number }) => sum + step.cpuPercent, 0)).toBeGreaterThan(0);
+    // Slopes and differences of CPU times may come out at or below zero with --quick's short windows: only finite.
+    for (const v of [mc.slopeUsPerPacket, mc.slopeMainThreadUs, mc.slopeOtherThreadsUs, mc.interceptPercent, mc.r2, mc.ratioToFloor, mc.js.usPerForwardedPacket, mc.send.usPerPacket]) {
+      expect(Number.isFinite(v)).toBe(true);
+    }
+    expect(mc.atLargest).toMatchObject({ subscribers: mc.steps[mc.steps.length - 1].subscribers, usPerPacket: expect.any(Number), rssMiB: expect.any(Number) });
+    expect(mc.atLargest.threads.length).toBeGreaterThan(0);
+    expect(mc.floor.decryptUs).toBeGreaterThan(0);
+    expect(mc.floor.encryptUs).toBeGreaterThan(0);
+    expect(mc.floor.usPerPacket).toBeGreaterThan(0);
+    expect(mc.js.usPerIncomingPacket).toBeGreaterThan(0);
+    expect(mc.send.connections).toBe(mc.atLargest.subscribers);
+
+    const bm = r.browserMedia;
+    expect(bm.chromium).toEqual(expect.any(String));
+    for (const kind of [bm.firstFrame.group, bm.firstFrame.mesh]) {
+      for (const figure of [kind.total, kind.connected, kind.pcConnected, kind.firstPacket]) summary(figure, bm.firstFrame.joins);
+    }
+    expect(bm.firstFrame.ratioP50).toBeGreaterThan(0);
+    expect(bm.firstFrame.groupKeyFrameRequestsPerJoin).toBeGreaterThanOrEqual(0);
+    for (const rate of [bm.upload.group2, bm.upload.group4, bm.upload.mesh2, bm.upload.mesh4]) expect(rate).toBeGreaterThan(0);
+    expect(bm.upload.groupRatio).toBeGreaterThan(0);
+    expect(bm.upload.meshRatio).toBeGreaterThan(0);
+    expect(stdout).toContain('first frame, group room');
+
+    expect(r.targets.map((t: { name: string }) => t.name)).toHaveLength(5);
+    expect(r.targets.map((t: { name: string }) => t.name)).toContain('Upload per participant, group room of 4 ÷ of 2');
+  }, 480_000);
 });
