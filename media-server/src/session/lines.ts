@@ -56,15 +56,14 @@ export interface ClientCodecs {
 
 /** Picks the client's payload types for Opus and for `videoCodec` from any of its m-sections. */
 export function clientCodecs(desc: SessionDescription, videoCodec: string, previous: ClientCodecs): ClientCodecs {
-  const find = (kind: string, name: string): LineCodec | null => {
+  const find = (kind: 'audio' | 'video'): LineCodec | null => {
     for (const m of desc.media) {
-      if (m.kind !== kind) continue;
-      const c = m.codecs.find((x) => x.name === name && (name !== 'H264' || isPacketizationMode1(x)));
-      if (c) return { payloadType: c.payloadType, name, fmtp: c.fmtp };
+      const c = m.kind === kind ? sectionCodec(m, videoCodec) : null;
+      if (c) return c;
     }
     return null;
   };
-  return { audio: find('audio', 'OPUS') ?? previous.audio, video: find('video', videoCodec) ?? previous.video };
+  return { audio: find('audio') ?? previous.audio, video: find('video') ?? previous.video };
 }
 
 function isPacketizationMode1(c: Codec): boolean {

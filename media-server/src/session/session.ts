@@ -324,8 +324,8 @@ export class Session {
 
   /** Describes a line for our next offer: it receives what the client sends on it, sends what it carries. */
   private redescribe(line: Line): void {
+    if (line.dead) return;
     const codec = this.codecFor(line.kind);
-    if (!codec || line.dead) return;
     const send = !!line.downstream && (line.state === 'active' || line.state === 'offered');
     this.describe(line, codec, !!line.upstream, send);
   }

@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signControlRequest } from '../../../core/control-signature';
+import { controlClient } from '../../../media-server/test/support/control';
 import { freePort } from './atrium-server';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -97,20 +97,13 @@ export async function startMediaServer(opts: { env?: Record<string, string>; sec
   };
 
   await start();
+  const control = controlClient(url, secret);
   return {
     url,
     port,
     secret,
     vars: { SFU_URL: url, SFU_SECRET: secret },
-    async call(method, path, body) {
-      const text = body === undefined ? '' : JSON.stringify(body);
-      const res = await fetch(url + path, {
-        method,
-        headers: { authorization: await signControlRequest(secret, method, path, text), 'content-type': 'application/json' },
-        body: body === undefined ? undefined : text,
-      });
-      return { status: res.status, body: (await res.json()) as never };
-    },
+    call: (method, path, body) => control.call(method, path, body),
     async restart() {
       await kill();
       await start();

@@ -206,18 +206,21 @@ export class SfuMedia implements MediaBackend {
     const p = this.d.participants.get(participantSid);
     if (!session || !p || p.status === 'disconnected') return;
     const present = this.d.participants.present(p.roomSid);
-    const wanted = subscriptionsOf(p, present);
+    // Only publishers with a media session can be received from (one that has none yet is added
+    // once it has: its join marks everyone for another reconcile).
+    const applied: Subscription[] = [];
     const tracks: SubscribedTrack[] = [];
-    for (const { publisher, track } of wanted) {
-      const source = this.sessions.get(publisher.sid);
-      if (source) tracks.push({ session: source.id, id: track.id, kind: track.kind, sid: track.sid });
+    for (const s of subscriptionsOf(p, present)) {
+      const source = this.sessions.get(s.publisher.sid);
+      if (!source) continue;
+      applied.push(s);
+      tracks.push({ session: source.id, id: s.track.id, kind: s.track.kind, sid: s.track.sid });
     }
     const { entries } = await this.d.client.subscribe(session.server, session.id, tracks);
     // Read again after the await: the participant may have left, or changed, meanwhile.
     const now = this.d.participants.get(participantSid);
     const current = this.sessions.get(participantSid);
     if (!now || now.status === 'disconnected' || !current || current.id !== session.id) return;
-    const applied = wanted.filter(({ publisher }) => this.sessions.get(publisher.sid));
     this.sessions.setSubscribed(participantSid, applied.map(({ publisher, track }) => ({ publisher: publisher.sid, track: track.sid })));
     now.subscribedRevision += 1;
     this.d.participants.save(now);
