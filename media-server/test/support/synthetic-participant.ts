@@ -1,7 +1,7 @@
 /**
  * A synthetic participant: one node-datachannel peer connection that behaves toward the media
- * server like a twilio-video browser client, driven through the control API the way the Room object
- * drives it (durable-objects/room/media/sfu/sfu-media.ts):
+ * server like a twilio-video browser client. By default it is driven through the control API the
+ * way the Room object drives it (durable-objects/room/media/sfu/sfu-media.ts):
  *
  *   PUT    /v1/sessions/{session}                {room, participant, pc}
  *   POST   /v1/sessions/{session}/signal         {entries: [{id: pc, description: {type, revision, sdp}} | {id: pc, ice}]}
@@ -9,8 +9,11 @@
  *   DELETE /v1/sessions/{session}
  *
  * What the server answers (its answers and offers) is fed straight back, as the Room object relays
- * it to the client. Revisions follow twilio-video: the first offer is revision 1, a server offer is
- * answered with its own revision, and the client's later offers take the highest revision seen + 1.
+ * it to the client. The negotiation's entries can go another way instead (`transport`): through
+ * Atrium's signaling, for instance (test/node/support/signaling-participant.ts), where the server's
+ * entries arrive later, in messages, and are handed to `receive()`. Revisions follow twilio-video:
+ * the first offer is revision 1, a server offer is answered with its own revision, and the
+ * client's later offers take the highest revision seen + 1.
  * On glare (a server offer while the client's own is outstanding) the client rolls its offer back,
  * answers, and offers again.
  *
@@ -54,7 +57,10 @@ import { waitFor } from './wait';
 // ---- Options and records ----
 
 export interface SyntheticParticipantOptions {
-  control: ControlClient;
+  /** The media server's control API: sessions, subscriptions, and negotiation unless `transport` is given. */
+  control?: ControlClient;
+  /** Where negotiation entries go instead of the control API (then the control-only methods are unavailable). */
+  transport?: EntryTransport;
   room: string;
   /** Participant sid (PA…), also the name of the peer connection in logs. */
   participant: string;
@@ -92,6 +98,8 @@ export interface SyntheticParticipantOptions {
   videoPps?: number;
   /** Size of each video packet, bytes (default 300). */
   videoPacketBytes?: number;
+  /** Audio payload size, bytes, drawn evenly from [min, max] per packet (default [51, 51]); with the header and extensions, 20 more. */
+  audioPayloadBytes?: [number, number];
   /** A key frame every this many video packets (default 100); 0: only the first and on PLI/FIR. */
   keyFrameInterval?: number;
   /** How long its "encoder" takes to produce a key frame after a PLI or FIR, ms (default 0: the next packet). */
@@ -115,6 +123,16 @@ export interface SyntheticParticipantOptions {
   bindAddress?: string;
   /** Packets kept per received mid for inspection (default 4000; 0 keeps only the counters, for benchmarks). */
   keepPackets?: number;
+}
+
+/**
+ * Where a participant's negotiation entries (its offers, answers and ICE) go.
+ * `send` resolves with the entries the server answered with at once (the control API's response
+ * body); a transport whose replies arrive later (the signaling's `update` messages) resolves with
+ * none, and its owner hands them to `SyntheticParticipant.receive()` as they come.
+ */
+export interface EntryTransport {
+  send(entries: PeerConnectionEntry[]): Promise<PeerConnectionEntry[]>;
 }
 
 /** One RTP packet as a participant received it. */
@@ -147,6 +165,9 @@ export interface ReceivedStream {
   log: PacketRecord[];
   firstAt: number;
   lastAt: number;
+  /** The line's first sequence number, and its highest so far extended past wraparound: packets expected = highest − first + 1, so loss = expected − packets (RFC 3550's count). */
+  firstSeq: number;
+  highestSeq: number;
 }
 
 export type RtcpItem =
@@ -222,9 +243,14 @@ export class SyntheticParticipant {
   readonly sent = { audio: 0, video: 0, keyFrames: 0, retransmissions: 0, senderReports: 0, skipped: [] as number[], nacked: [] as number[] };
   /** Server offers that met an offer of ours (glare). */
   glares = 0;
+  /** Date.now() when the connection first reached `connected` (ICE and DTLS done); null until then. */
+  connectedAt: number | null = null;
 
-  private readonly control: ControlClient;
-  private readonly opts: Required<Omit<SyntheticParticipantOptions, 'control' | 'room' | 'participant' | 'session' | 'pc' | 'data' | 'receiveData' | 'trackIds'>>;
+  private readonly control: ControlClient | null;
+  private readonly transport: EntryTransport;
+  /** Negotiating through the control API (whose calls log themselves in the transcript). */
+  private readonly viaControl: boolean;
+  private readonly opts: Required<Omit<SyntheticParticipantOptions, 'control' | 'transport' | 'room' | 'participant' | 'session' | 'pc' | 'data' | 'receiveData' | 'trackIds'>>;
   private readonly pc: PeerConnection;
   private readonly retained: (Track | DataChannel)[] = [];
   private readonly tracks = new Map<string, Track>();
@@ -260,7 +286,10 @@ export class SyntheticParticipant {
   private readonly octets = { audio: 0, video: 0 };
 
   constructor(options: SyntheticParticipantOptions) {
-    this.control = options.control;
+    this.control = options.control ?? null;
+    if (!options.transport && !options.control) throw new Error('a synthetic participant needs a control client or a transport');
+    this.transport = options.transport ?? { send: (entries) => this.postOrThrow(entries) };
+    this.viaControl = !options.transport;
     this.room = options.room;
     this.participant = options.participant;
     this.session = options.session ?? `${options.participant}.1`;
@@ -273,6 +302,7 @@ export class SyntheticParticipant {
       audioPps: options.audioPps ?? 50,
       videoPps: options.videoPps ?? 30,
       videoPacketBytes: options.videoPacketBytes ?? 300,
+      audioPayloadBytes: options.audioPayloadBytes ?? [51, 51],
       keyFrameInterval: options.keyFrameInterval ?? 100,
       keyFrameDelayMs: options.keyFrameDelayMs ?? 0,
       headerExtensions: options.headerExtensions ?? true,
@@ -296,6 +326,9 @@ export class SyntheticParticipant {
 
     this.pc = new ndc.PeerConnection(this.participant, { iceServers: [], disableAutoNegotiation: true, bindAddress: this.opts.bindAddress });
     this.pc.onLocalCandidate((candidate, m) => this.candidates.push({ candidate, mid: m }));
+    this.pc.onStateChange((state) => {
+      if (state === 'connected' && this.connectedAt === null) this.connectedAt = Date.now();
+    });
     // Lines the server adds are described before each answer (prepareLine); keep anything the library makes itself.
     this.pc.onTrack((track) => {
       this.retained.push(track);
@@ -369,7 +402,7 @@ export class SyntheticParticipant {
     return this.offer();
   }
 
-  /** Makes an offer (revision: highest seen + 1), sends it, and handles what comes back. */
+  /** Makes an offer (revision: highest seen + 1), sends it through the transport, and handles what comes back. */
   offer(): Promise<PeerConnectionEntry[]> {
     return this.serialize(async () => this.deliverNow([await this.createOfferNow()]));
   }
@@ -382,12 +415,12 @@ export class SyntheticParticipant {
     return this.serialize(() => this.createOfferNow(mutate));
   }
 
-  /** POSTs entries and hands back the raw response, handling nothing. */
+  /** POSTs entries to the control API and hands back the raw response, handling nothing. */
   send(entries: PeerConnectionEntry[]): Promise<ControlResponse<{ entries: PeerConnectionEntry[] }>> {
     return this.serialize(() => this.post(entries));
   }
 
-  /** POSTs entries (throws unless 200) and handles what the server sends back; resolves with it. */
+  /** Sends entries through the transport (the control API: throws unless 200) and handles what comes back at once; resolves with it. */
   deliver(entries: PeerConnectionEntry[]): Promise<PeerConnectionEntry[]> {
     return this.serialize(() => this.deliverNow(entries));
   }
@@ -395,6 +428,19 @@ export class SyntheticParticipant {
   /** Handles entries the server sent (answers, offers, close), as if the Room object relayed them. */
   handle(entries: PeerConnectionEntry[]): Promise<void> {
     return this.serialize(() => this.handleNow(entries));
+  }
+
+  /**
+   * What a transport whose replies come later hands over as they arrive: handles the entries like
+   * `handle`, and once the first exchange is complete trickles the candidates, as `deliver` does
+   * after a response.
+   */
+  receive(entries: PeerConnectionEntry[]): Promise<void> {
+    return this.serialize(async () => {
+      this.log('received', entries);
+      await this.handleNow(entries);
+      if (this.signalingState === 'stable') await this.sendIceIfTrickling();
+    });
   }
 
   /** PUT …/subscriptions: what this participant receives; handles the offer that may come back. */
@@ -410,7 +456,7 @@ export class SyntheticParticipant {
   /** PUT …/subscriptions without handling the result (a test holds the server's offer back). */
   subscribeRaw(tracks: TrackRef[]): Promise<ControlResponse<{ entries: PeerConnectionEntry[] }>> {
     return this.serialize(async () => {
-      const res = await this.control.call<{ entries: PeerConnectionEntry[] }>('PUT', `${this.path()}/subscriptions`, { tracks });
+      const res = await this.controlApi().call<{ entries: PeerConnectionEntry[] }>('PUT', `${this.path()}/subscriptions`, { tracks });
       if (res.status === 200) this.log('received', res.body.entries);
       return res;
     });
@@ -419,7 +465,7 @@ export class SyntheticParticipant {
   /** DELETE the session, then close the connection. */
   async leave(): Promise<void> {
     try {
-      await this.control.call('DELETE', this.path());
+      await this.controlApi().call('DELETE', this.path());
     } finally {
       this.close();
     }
@@ -464,7 +510,9 @@ export class SyntheticParticipant {
     const seq = this.audioSeq;
     this.audioSeq = (seq + 1) & 0xffff;
     this.audioTs = (this.audioTs + 960) >>> 0;
-    const payload = Buffer.concat([Buffer.from([0x78]), tag(this.audioSsrc, seq), randomBytes(40)]);
+    const [min, max] = this.opts.audioPayloadBytes;
+    const size = min + Math.floor(Math.random() * (max - min + 1));
+    const payload = Buffer.concat([Buffer.from([0x78]), tag(this.audioSsrc, seq), filler(Math.max(0, size - 11))]);
     const ext = this.opts.headerExtensions ? oneByteExtensions([[AUDIO_LEVEL_EXT, Buffer.from([0x80 | 30])], [MID_EXT, Buffer.from(this.audioMid)]]) : null;
     const packet = rtpPacket({ payloadType: this.audioPayloadType, seq, timestamp: this.audioTs, ssrc: this.audioSsrc, marker: false, extension: ext, payload });
     const ok = this.sendOn(this.audioMid, packet);
@@ -645,19 +693,32 @@ export class SyntheticParticipant {
   }
 
   private async deliverNow(entries: PeerConnectionEntry[]): Promise<PeerConnectionEntry[]> {
-    const res = await this.post(entries);
-    if (res.status !== 200) throw new ControlCallError('POST', `${this.path()}/signal`, res.status, res.body);
-    await this.handleNow(res.body.entries);
-    // Only now, with the server's answer applied: see the `ice` option.
+    if (!this.viaControl) this.log('sent', entries);
+    const replies = await this.transport.send(entries);
+    await this.handleNow(replies);
+    // Only now, with the server's answer applied: see the `ice` option. (A transport whose replies
+    // come later gets here before the answer; receive() sends the candidates then.)
     if (this.signalingState === 'stable') await this.sendIceIfTrickling();
-    return res.body.entries;
+    return replies;
   }
 
   private async post(entries: PeerConnectionEntry[]): Promise<ControlResponse<{ entries: PeerConnectionEntry[] }>> {
     this.log('sent', entries);
-    const res = await this.control.call<{ entries: PeerConnectionEntry[] }>('POST', `${this.path()}/signal`, { entries });
+    const res = await this.controlApi().call<{ entries: PeerConnectionEntry[] }>('POST', `${this.path()}/signal`, { entries });
     if (res.status === 200) this.log('received', res.body.entries);
     return res;
+  }
+
+  /** The control API as a transport: POST …/signal, throwing unless 200. */
+  private async postOrThrow(entries: PeerConnectionEntry[]): Promise<PeerConnectionEntry[]> {
+    const res = await this.post(entries);
+    if (res.status !== 200) throw new ControlCallError('POST', `${this.path()}/signal`, res.status, res.body);
+    return res.body.entries;
+  }
+
+  private controlApi(): ControlClient {
+    if (!this.control) throw new Error(`${this.participant}: no control client (its negotiation goes through a transport)`);
+    return this.control;
   }
 
   private async handleNow(entries: PeerConnectionEntry[]): Promise<void> {
@@ -782,8 +843,9 @@ export class SyntheticParticipant {
     if (this.opts.ice !== 'trickle' || this.iceSent || this.closed) return;
     await this.gathered();
     this.iceSent = true;
-    const res = await this.post([{ id: this.pcId, ice: { revision: ++this.iceRevision, ufrag: this.localUfrag, candidates: this.localCandidates, complete: true } }]);
-    if (res.status !== 200) throw new ControlCallError('POST', `${this.path()}/signal`, res.status, res.body);
+    const entries = [{ id: this.pcId, ice: { revision: ++this.iceRevision, ufrag: this.localUfrag, candidates: this.localCandidates, complete: true } }];
+    if (!this.viaControl) this.log('sent', entries);
+    await this.transport.send(entries);
   }
 
   private gathered(): Promise<unknown> {
@@ -792,7 +854,7 @@ export class SyntheticParticipant {
   }
 
   private async expect<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.control.call<T>(method, path, body);
+    const res = await this.controlApi().call<T>(method, path, body);
     if (res.status !== 200) throw new ControlCallError(method, path, res.status, res.body);
     return res.body;
   }
@@ -824,7 +886,8 @@ export class SyntheticParticipant {
     }
   }
 
-  private sendSenderReports(): void {
+  /** Sends a sender report for each stream that has sent something (startMedia does, every second). */
+  sendSenderReports(): void {
     const ntp = ntpNow();
     if (this.audioMid && this.sent.audio > 0 && this.sendOn(this.audioMid, senderReportPacket(this.audioSsrc, ntp, this.audioTs, this.sent.audio, this.octets.audio))) this.sent.senderReports++;
     if (this.videoMid && this.sent.video > 0 && this.sendOn(this.videoMid, senderReportPacket(this.videoSsrc, ntp, this.videoTs, this.sent.video, this.octets.video))) this.sent.senderReports++;
@@ -847,18 +910,24 @@ export class SyntheticParticipant {
     if (!p) return;
     let s = this.received.get(mid);
     if (!s) {
-      s = { mid, kind: this.offered.get(mid)?.kind ?? (mid === this.videoMid ? 'video' : mid === this.audioMid ? 'audio' : '?'), packets: 0, bytes: 0, bySsrc: new Map(), payloadTypes: new Set(), keyFrames: 0, log: [], firstAt: now, lastAt: now };
+      s = { mid, kind: this.offered.get(mid)?.kind ?? (mid === this.videoMid ? 'video' : mid === this.audioMid ? 'audio' : '?'), packets: 0, bytes: 0, bySsrc: new Map(), payloadTypes: new Set(), keyFrames: 0, log: [], firstAt: now, lastAt: now, firstSeq: p.seq, highestSeq: p.seq };
       this.received.set(mid, s);
+    } else {
+      // Ahead of the highest by less than half the sequence space: newer (wrapping past 65535 included).
+      const ahead = (p.seq - (s.highestSeq & 0xffff) + 0x10000) & 0xffff;
+      if (ahead > 0 && ahead < 0x8000) s.highestSeq += ahead;
     }
-    const record: PacketRecord = { at: now, ssrc: p.ssrc, payloadType: p.payloadType, seq: p.seq, timestamp: p.timestamp, marker: p.marker, extension: p.extension, keyFrame: s.kind === 'video' && isVp8KeyFramePayload(p.payload), origin: readTag(p.payload), size: msg.length };
+    const keyFrame = s.kind === 'video' && isVp8KeyFramePayload(p.payload);
     s.packets++;
     s.bytes += msg.length;
     s.lastAt = now;
     s.bySsrc.set(p.ssrc, (s.bySsrc.get(p.ssrc) ?? 0) + 1);
     s.payloadTypes.add(p.payloadType);
-    if (record.keyFrame) s.keyFrames++;
+    if (keyFrame) s.keyFrames++;
     const keep = this.opts.keepPackets;
     if (keep > 0) {
+      // Only when kept: a benchmark's thousands of packets a second skip building it.
+      const record: PacketRecord = { at: now, ssrc: p.ssrc, payloadType: p.payloadType, seq: p.seq, timestamp: p.timestamp, marker: p.marker, extension: p.extension, keyFrame, origin: readTag(p.payload), size: msg.length };
       s.log.push(record);
       // Trimmed in batches: one splice per keep/4 packets, not one per packet.
       if (s.log.length > keep + (keep >> 2) + 16) s.log.splice(0, s.log.length - keep);
@@ -983,6 +1052,12 @@ export function readRtp(buf: Buffer): { payloadType: number; seq: number; timest
     extension,
     payload: buf.subarray(offset, buf.length - padding),
   };
+}
+
+const FILLER = randomBytes(2048);
+/** `n` random-looking bytes (a slice of one random block: random content costs nothing per packet). */
+function filler(n: number): Buffer {
+  return n <= FILLER.length ? FILLER.subarray(0, n) : randomBytes(n);
 }
 
 /** The 10-byte tag a synthetic participant puts in each payload: magic, its SSRC, the sequence number. */
