@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { MediaServerConfig } from './config';
 import type { ControlTarget } from './control/http-server';
 import { ControlError, notFound } from './control/errors';
+import type { SessionBody } from './control/validate';
 import { Room } from './room';
 import { Session } from './session/session';
 import type { PeerConnectionEntry, SessionInfo, TrackRef } from './types';
 
 /** How often sessions run their periodic work (receiver reports, NACK retries, bitrate estimates). */
 const TICK_MS = 1_000;
+/** How often rooms look for their dominant speaker. */
+const SPEAKER_TICK_MS = 250;
 
 /**
  * The media server: rooms and the participants' sessions in them, driven by the Room objects over
@@ -20,19 +23,27 @@ export class Sfu implements ControlTarget {
   private readonly rooms = new Map<string, Room>();
   private readonly sessions = new Map<string, Session>();
   private readonly timer: NodeJS.Timeout;
+  private readonly speakerTimer: NodeJS.Timeout;
   private readonly counters = { sessionsOpened: 0, sessionsClosed: 0, signals: 0, subscriptions: 0, rejected: 0 };
 
   constructor(private readonly config: MediaServerConfig) {
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
+    this.speakerTimer = setInterval(() => {
+      const now = Date.now();
+      for (const room of this.rooms.values()) room.detectSpeaker(now);
+    }, SPEAKER_TICK_MS);
+    this.speakerTimer.unref();
   }
 
-  openSession(id: string, body: { room: string; participant: string; pc: string; videoCodec?: 'VP8' | 'H264' }): SessionInfo {
+  /** Creates a session, or finds it (a repeated request), taking the client's newest bandwidth profile. */
+  openSession(id: string, body: SessionBody): SessionInfo {
     const existing = this.sessions.get(id);
     if (existing) {
       if (existing.roomSid !== body.room || existing.participant !== body.participant || existing.pc !== body.pc) {
         throw new ControlError(409, 53000, `session ${id} exists for another room, participant or connection`);
       }
+      existing.setProfile(body.profile);
       return existing.info();
     }
     let room = this.rooms.get(body.room);
@@ -43,7 +54,7 @@ export class Sfu implements ControlTarget {
     }
     const r = room;
     const options = { portRange: this.config.rtcPortRange, bindAddress: this.config.bindAddress, announcedAddresses: this.config.announcedAddresses };
-    const session = new Session(id, body.room, body.participant, body.pc, r, options, (s) => this.forget(s));
+    const session = new Session(id, body.room, body.participant, body.pc, r, options, (s) => this.forget(s), { features: body.features, profile: body.profile });
     this.sessions.set(id, session);
     r.sessions.set(id, session);
     this.counters.sessionsOpened++;
@@ -97,6 +108,7 @@ export class Sfu implements ControlTarget {
   /** Closes everything (shutdown). */
   close(): void {
     clearInterval(this.timer);
+    clearInterval(this.speakerTimer);
     for (const s of [...this.sessions.values()]) s.close();
   }
 

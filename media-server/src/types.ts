@@ -1,3 +1,5 @@
+import type { TrackPriority } from '../../core/media-signaling';
+
 /** Shapes the control API and the sessions share. */
 
 export type TrackKind = 'audio' | 'video' | 'data';
@@ -25,8 +27,10 @@ export interface TrackRef {
   /** The publisher's `a=msid` track id, or the label of its data channel. */
   id: string;
   kind: TrackKind;
-  /** MT… sid, for logs and statistics. */
+  /** MT… sid: how the participant's client names the track (switch-off, render hints, priorities). */
   sid: string;
+  /** The publisher's priority for the track (its `priority` in twilio-video's track state). */
+  priority?: TrackPriority;
 }
 
 export interface SessionInfo {

@@ -531,10 +531,12 @@ describe('rtcp', () => {
     expect(b[12]).toBe(64);
     expect((b[13]! << 16) | b.readUInt16BE(14)).toBe(1234);
     expect(b.readUInt32BE(16)).toBe(0x0001ffff);
-    expect(readRtcp(b)).toEqual([{ type: 'report', ssrc: 0x02020202, fractionLost: 0.25, jitter: 17, lastSr: 0xabcdef01, delaySinceLastSr: 65536 }]);
+    expect(readRtcp(b)).toEqual([{ type: 'report', ssrc: 0x02020202, fractionLost: 0.25, cumulativeLost: 1234, highestSeq: 0x0001ffff, jitter: 17, lastSr: 0xabcdef01, delaySinceLastSr: 65536 }]);
     const negative = receiverReport(1, { ssrc: 2, fractionLost: 2, cumulativeLost: -1, highestSeq: 0, jitter: 0, lastSr: 0, delaySinceLastSr: 0 });
     expect(negative[12]).toBe(255);
     expect((negative[13]! << 16) | negative.readUInt16BE(14)).toBe(0xffffff);
+    // Read back signed, as RFC 3550 defines it (duplicates can outnumber losses).
+    expect(readRtcp(negative)).toMatchObject([{ cumulativeLost: -1 }]);
     const huge = receiverReport(1, { ssrc: 2, fractionLost: -1, cumulativeLost: 1e9, highestSeq: 0, jitter: 0, lastSr: 0, delaySinceLastSr: 0 });
     expect(huge[12]).toBe(0);
     expect((huge[13]! << 16) | huge.readUInt16BE(14)).toBe(0x7fffff);
@@ -557,7 +559,7 @@ describe('rtcp', () => {
     const items = readRtcp(Buffer.concat([sr, sdes, pli(0x1111, 0x3333), fir, nack(0x1111, 0x3333, [9]), remb(0x1111, 500_000, [0x3333])]));
     expect(items).toEqual([
       { type: 'sr', ssrc: 0x1111, ntp: 0xe8a1b2c3n << 32n, rtpTimestamp: 90000 },
-      { type: 'report', ssrc: 0x2222, fractionLost: 0.5, jitter: 4, lastSr: 7, delaySinceLastSr: 8 },
+      { type: 'report', ssrc: 0x2222, fractionLost: 0.5, cumulativeLost: 3, highestSeq: 500, jitter: 4, lastSr: 7, delaySinceLastSr: 8 },
       { type: 'pli', mediaSsrc: 0x3333 },
       { type: 'fir', mediaSsrcs: [0x3333] },
       { type: 'nack', mediaSsrc: 0x3333, seqs: [9] },

@@ -3,6 +3,7 @@ import { checkControlRequest } from '../../../core/control-signature';
 import type { PeerConnectionEntry, SessionInfo, TrackRef } from '../types';
 import { ControlError, notFound } from './errors';
 import { id, sessionBody, signalBody, subscriptionsBody } from './validate';
+import type { SessionBody } from './validate';
 
 /** Largest request body accepted: a signal with a full SDP offer and its ICE is well under this. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -11,7 +12,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export interface ControlTarget {
   /** Changes when the process restarts; the Room object compares it to notice. */
   readonly boot: string;
-  openSession(sessionId: string, body: { room: string; participant: string; pc: string; videoCodec?: 'VP8' | 'H264' }): SessionInfo;
+  openSession(sessionId: string, body: SessionBody): SessionInfo;
   signal(sessionId: string, entries: PeerConnectionEntry[]): Promise<PeerConnectionEntry[]>;
   subscribe(sessionId: string, tracks: TrackRef[]): Promise<PeerConnectionEntry[]>;
   closeSession(sessionId: string): boolean;
@@ -24,7 +25,7 @@ export interface ControlTarget {
  * The control API, over plain HTTP with JSON bodies. Every request but `GET /health` must carry a
  * signature made with the shared secret (core/control-signature.ts). Every request is idempotent.
  *
- *   PUT    /v1/sessions/{id}                {room, participant, pc, videoCodec?} → session
+ *   PUT    /v1/sessions/{id}                {room, participant, pc, videoCodec?, features?, profile?} → session
  *   POST   /v1/sessions/{id}/signal         {entries}                 → {entries}
  *   PUT    /v1/sessions/{id}/subscriptions  {tracks}                  → {entries}
  *   DELETE /v1/sessions/{id}                                          → {closed}

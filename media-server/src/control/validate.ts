@@ -1,3 +1,5 @@
+import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
+import { isMediaSignalingFeature, isTrackPriority } from '../../../core/media-signaling';
 import type { IceCandidate, PeerConnectionEntry, TrackRef } from '../types';
 import { badRequest } from './errors';
 
@@ -40,12 +42,49 @@ function int(v: unknown, where: string): number {
   return v;
 }
 
-export function sessionBody(raw: unknown): { room: string; participant: string; pc: string; videoCodec?: 'VP8' | 'H264' } {
+export interface SessionBody {
+  room: string;
+  participant: string;
+  pc: string;
+  videoCodec?: 'VP8' | 'H264';
+  /** The media-signaling features the client asked for; the server opens a channel for each. */
+  features: MediaSignalingFeature[];
+  /** The client's video bandwidth profile. */
+  profile: VideoBandwidthProfile;
+}
+
+export function sessionBody(raw: unknown): SessionBody {
   const b = object(raw, 'body');
   if (b.videoCodec !== undefined && b.videoCodec !== 'VP8' && b.videoCodec !== 'H264') throw badRequest('videoCodec must be VP8 or H264');
-  const out: { room: string; participant: string; pc: string; videoCodec?: 'VP8' | 'H264' } = { room: id(b.room, 'room'), participant: id(b.participant, 'participant'), pc: str(b.pc, 'pc', 256, 1) };
+  const features = b.features === undefined ? [] : array(b.features, 'features', 16);
+  features.forEach((f, i) => {
+    if (!isMediaSignalingFeature(f)) throw badRequest(`features[${i}] is not a media-signaling feature this server serves`);
+  });
+  const out: SessionBody = {
+    room: id(b.room, 'room'),
+    participant: id(b.participant, 'participant'),
+    pc: str(b.pc, 'pc', 256, 1),
+    features: [...new Set(features as MediaSignalingFeature[])],
+    profile: b.profile === undefined ? {} : profile(b.profile),
+  };
   if (b.videoCodec) out.videoCodec = b.videoCodec;
   return out;
+}
+
+export function profile(raw: unknown): VideoBandwidthProfile {
+  const p = object(raw, 'profile');
+  const out: VideoBandwidthProfile = {};
+  if (p.maxSubscriptionBitrate !== undefined) out.maxSubscriptionBitrate = int(p.maxSubscriptionBitrate, 'profile.maxSubscriptionBitrate');
+  if (p.maxTracks !== undefined) out.maxTracks = int(p.maxTracks, 'profile.maxTracks');
+  if (p.mode !== undefined) out.mode = oneOf(p.mode, 'profile.mode', ['grid', 'collaboration', 'presentation'] as const);
+  if (p.trackSwitchOffMode !== undefined) out.trackSwitchOffMode = oneOf(p.trackSwitchOffMode, 'profile.trackSwitchOffMode', ['detected', 'predicted', 'disabled'] as const);
+  if (p.dominantSpeakerPriority !== undefined) out.dominantSpeakerPriority = oneOf(p.dominantSpeakerPriority, 'profile.dominantSpeakerPriority', ['low', 'standard', 'high'] as const);
+  return out;
+}
+
+function oneOf<T extends string>(v: unknown, where: string, values: readonly T[]): T {
+  if (!values.includes(v as T)) throw badRequest(`${where} must be one of ${values.join(', ')}`);
+  return v as T;
 }
 
 export function signalBody(raw: unknown): PeerConnectionEntry[] {
@@ -93,6 +132,10 @@ export function subscriptionsBody(raw: unknown): TrackRef[] {
     const kind = o.kind;
     if (kind !== 'audio' && kind !== 'video' && kind !== 'data') throw badRequest(`tracks[${i}].kind must be audio, video or data`);
     const ref: TrackRef = { session: id(o.session, `tracks[${i}].session`), id: str(o.id, `tracks[${i}].id`, 256, 1), kind, sid: o.sid === undefined ? '' : str(o.sid, `tracks[${i}].sid`, 64) };
+    if (o.priority !== undefined) {
+      if (!isTrackPriority(o.priority)) throw badRequest(`tracks[${i}].priority must be low, standard or high`);
+      ref.priority = o.priority;
+    }
     const key = `${ref.session}/${ref.id}`;
     if (seen.has(key)) throw badRequest(`tracks[${i}] repeats ${key}`);
     seen.add(key);

@@ -21,6 +21,8 @@ export class Forwarder {
   private lastTs = 0;
   private lastAt = 0;
   private started = false;
+  /** The first sequence number sent (what a subscriber's extended highest sequence number counts from). */
+  private firstSeq: number | null = null;
   /** Counts for sender reports. */
   private packets = 0;
   private octets = 0;
@@ -55,6 +57,7 @@ export class Forwarder {
     const outTs = (ts + this.tsOffset) >>> 0;
     rewriteHeader(packet, this.payloadType, outSeq, outTs, this.ssrc);
     if (!this.out.send(packet)) return;
+    this.firstSeq ??= outSeq;
     if (seqDiff(outSeq, this.lastSeq) > 0 || this.packets === 0) {
       this.lastSeq = outSeq;
       this.lastTs = outTs;
@@ -62,6 +65,20 @@ export class Forwarder {
     }
     this.packets++;
     this.octets += payloadBytes;
+  }
+
+  /**
+   * Stops until the next key frame (the track was switched off). The stream's numbering goes on
+   * from where it stopped when it resumes, so the subscriber sees a pause, not loss.
+   */
+  pause(): void {
+    this.sourceSsrc = null;
+    this.started = false;
+  }
+
+  /** Packets sent so far, and the first sequence number: what the subscriber's reports are compared with. */
+  get sent(): { packets: number; firstSeq: number | null } {
+    return { packets: this.packets, firstSeq: this.firstSeq };
   }
 
   /** Maps a sender report of the current source to this stream (lip sync and RTT for the subscriber). */

@@ -1,5 +1,6 @@
 import { nack, pli, readRtcp, receiverReport, remb } from '../rtp/rtcp';
-import { isKeyFrame, payloadLength, seqDiff, sequenceNumber, ssrc as ssrcOf, timestamp, withoutExtensions } from '../rtp/rtp';
+import { SpeechActivity } from '../msp/dominant-speaker';
+import { extension, isKeyFrame, payloadLength, seqDiff, sequenceNumber, ssrc as ssrcOf, timestamp, vp8KeyFrameSize, withoutExtensions } from '../rtp/rtp';
 import type { Forwarder } from './forwarder';
 
 /** Where a publication's feedback goes: the publisher's line, as RTCP. */
@@ -34,6 +35,9 @@ interface StreamState {
   lastPacketAt: number;
   /** Missing sequence numbers (extended) → times asked and when last. */
   missing: Map<number, { tries: number; at: number }>;
+  /** Interarrival jitter (RFC 3550 §6.4.1), in RTP clock units, and the last packet's transit time. */
+  jitter: number;
+  transit: number | null;
 }
 
 /**
@@ -55,6 +59,16 @@ export class Publication {
   /** Worst fraction lost a subscriber reported since the last estimate. */
   private downstreamLoss = 0;
   private readonly counters = { packets: 0, bytes: 0, forwarded: 0, nacksSent: 0, plisSent: 0 };
+  /** Bytes of the stream forwarded (the chosen layer), and the count at the last tick. */
+  private streamBytes = 0;
+  private streamBytesPrior = 0;
+  private lastTickAt = 0;
+  private readonly clockRate: number;
+  private audioLevelId: number | null = null;
+  /** Recent speech, from the audio level each packet carries (audio with the extension only). */
+  readonly speech = new SpeechActivity();
+  /** What the publisher sends, as measured here at the last tick (network quality, switch-off). */
+  readonly measured = { bitrate: 0, fractionLost: 0, jitterSeconds: 0, width: 0, height: 0 };
 
   /** Counters, and for simulcast the layers signaled, those flowing now, and the one forwarded. */
   get stats() {
@@ -63,7 +77,7 @@ export class Publication {
       const s = this.streams.get(ssrc);
       return s && now - s.lastPacketAt < LAYER_ACTIVE_MS ? [i] : [];
     });
-    return { ...this.counters, layers: this.layers.length, flowingLayers: flowing, forwardedLayer: this.forwardedSsrc === null ? null : this.layers.indexOf(this.forwardedSsrc) };
+    return { ...this.counters, ...this.measured, layers: this.layers.length, flowingLayers: flowing, forwardedLayer: this.forwardedSsrc === null ? null : this.layers.indexOf(this.forwardedSsrc) };
   }
 
   constructor(
@@ -72,7 +86,14 @@ export class Publication {
     readonly codec: string,
     private readonly serverSsrc: number,
     private readonly upstream: PublicationUpstream,
-  ) {}
+  ) {
+    this.clockRate = kind === 'audio' ? 48_000 : 90_000;
+  }
+
+  /** The id the publisher's audio level header extension (RFC 6464) has on its line, if negotiated. */
+  setAudioLevelExtension(id: number | null): void {
+    this.audioLevelId = this.kind === 'audio' ? id : null;
+  }
 
   /** The simulcast SSRCs (lowest layer first), from the publisher's description. */
   setLayers(ssrcs: number[] | null): void {
@@ -85,11 +106,24 @@ export class Publication {
     const seq = sequenceNumber(packet);
     const stream = this.stream(ssrc, seq, now);
     this.track(stream, seq, now);
+    this.arrival(stream, timestamp(packet), now);
     this.counters.packets++;
     this.counters.bytes += packet.length;
     const video = this.kind === 'video';
     const key = video && isKeyFrame(packet, this.codec);
     if (this.layers.length && !this.chooseLayer(ssrc, key, now)) return;
+    this.streamBytes += packet.length;
+    if (this.audioLevelId !== null) {
+      const level = extension(packet, this.audioLevelId);
+      if (level && level.length > 0) this.speech.record(level[0]! & 0x7f, now);
+    }
+    if (key && this.codec === 'VP8') {
+      const size = vp8KeyFrameSize(packet);
+      if (size) {
+        this.measured.width = size.width;
+        this.measured.height = size.height;
+      }
+    }
     if (this.sinks.size === 0) return;
     const bytes = payloadLength(packet);
     if (bytes < 0) return;
@@ -140,6 +174,12 @@ export class Publication {
    * 2 % grows by 8 %.
    */
   tick(now: number): void {
+    const elapsed = this.lastTickAt ? (now - this.lastTickAt) / 1000 : 0;
+    this.lastTickAt = now;
+    if (elapsed > 0) this.measured.bitrate = Math.round(((this.streamBytes - this.streamBytesPrior) * 8) / elapsed);
+    this.streamBytesPrior = this.streamBytes;
+    let upstreamLoss = 0;
+    let jitter = 0;
     let worst = this.downstreamLoss;
     for (const s of this.streams.values()) {
       if (now - s.lastPacketAt > 5_000) continue;
@@ -150,19 +190,24 @@ export class Publication {
       s.expectedPrior = expected;
       s.receivedPrior = s.received;
       worst = Math.max(worst, fraction);
+      upstreamLoss = Math.max(upstreamLoss, fraction);
+      jitter = Math.max(jitter, s.jitter / this.clockRate);
       this.upstream.sendRtcp(
         receiverReport(this.serverSsrc, {
           ssrc: s.ssrc,
           fractionLost: fraction,
           cumulativeLost: expected - s.received,
           highestSeq: s.highest,
-          jitter: 0,
+          jitter: Math.round(s.jitter),
           lastSr: s.lastSr,
           delaySinceLastSr: s.lastSrAt ? Math.round(((now - s.lastSrAt) / 1000) * 65536) : 0,
         }),
       );
     }
     this.downstreamLoss = 0;
+    // Smoothed: one packet in 50 is 2 %, and one lost packet should not look like a bad network.
+    this.measured.fractionLost = this.measured.fractionLost * 0.5 + upstreamLoss * 0.5;
+    this.measured.jitterSeconds = jitter;
     if (this.kind !== 'video' || this.streams.size === 0) return;
     if (worst > 0.1) this.bitrate *= 0.85;
     else if (worst < 0.02) this.bitrate *= 1.08;
@@ -214,10 +259,22 @@ export class Publication {
     this.upstream.sendRtcp(nack(this.serverSsrc, ssrc, seqs));
   }
 
+  /** RFC 3550's interarrival jitter: how much transit times vary, smoothed over 16 packets. */
+  private arrival(s: StreamState, ts: number, now: number): void {
+    const transit = ((now * this.clockRate) / 1000 - ts) % 0x100000000;
+    if (s.transit !== null) {
+      let d = Math.abs(transit - s.transit);
+      if (d > 0x80000000) d = 0x100000000 - d;
+      // Packets of one frame share a timestamp and arrive together; a gap of seconds is a pause, not jitter.
+      if (d < this.clockRate) s.jitter += (d - s.jitter) / 16;
+    }
+    s.transit = transit;
+  }
+
   private stream(ssrc: number, seq: number, now: number): StreamState {
     let s = this.streams.get(ssrc);
     if (!s) {
-      s = { ssrc, highest: seq, base: seq, received: 0, expectedPrior: 0, receivedPrior: 0, lastSr: 0, lastSrAt: 0, lastPacketAt: now, missing: new Map() };
+      s = { ssrc, highest: seq, base: seq, received: 0, expectedPrior: 0, receivedPrior: 0, lastSr: 0, lastSrAt: 0, lastPacketAt: now, missing: new Map(), jitter: 0, transit: null };
       s.highest = seq - 1;
       this.streams.set(ssrc, s);
       if (this.streams.size > 8) this.streams.delete(this.streams.keys().next().value!);

@@ -13,7 +13,7 @@ export type Feedback =
   | { type: 'fir'; mediaSsrcs: number[] }
   | { type: 'nack'; mediaSsrc: number; seqs: number[] }
   | { type: 'remb'; bitrate: number; ssrcs: number[] }
-  | { type: 'report'; ssrc: number; fractionLost: number; jitter: number; lastSr: number; delaySinceLastSr: number }
+  | { type: 'report'; ssrc: number; fractionLost: number; cumulativeLost: number; highestSeq: number; jitter: number; lastSr: number; delaySinceLastSr: number }
   | { type: 'sr'; ssrc: number; ntp: bigint; rtpTimestamp: number };
 
 const u32 = (b: Uint8Array, i: number): number => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
@@ -65,6 +65,9 @@ export function readRtcp(buf: Uint8Array): Feedback[] {
           type: 'report',
           ssrc: u32(buf, blocks),
           fractionLost: buf[blocks + 4]! / 256,
+          // 24 bits, signed (duplicates can make it negative).
+          cumulativeLost: ((buf[blocks + 5]! << 16) | (buf[blocks + 6]! << 8) | buf[blocks + 7]!) << 8 >> 8,
+          highestSeq: u32(buf, blocks + 8),
           jitter: u32(buf, blocks + 12),
           lastSr: u32(buf, blocks + 16),
           delaySinceLastSr: u32(buf, blocks + 20),

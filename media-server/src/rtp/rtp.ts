@@ -125,33 +125,51 @@ export function seqDiff(a: number, b: number): number {
 }
 
 /**
- * Whether a VP8 payload starts a key frame (RFC 7741): the S bit of the payload descriptor and
- * partition 0, then the inverse key-frame bit of the VP8 frame header.
+ * Where the VP8 frame header of a packet starts (RFC 7741): after the payload descriptor, in a
+ * packet that starts partition 0 of a frame; -1 otherwise.
  */
-export function isVp8KeyFrame(buf: Uint8Array): boolean {
+function vp8FrameHeader(buf: Uint8Array): number {
   const offset = payloadOffset(buf);
-  if (offset < 0 || offset >= buf.length) return false;
+  if (offset < 0 || offset >= buf.length) return -1;
   let i = offset;
   const first = buf[i]!;
   const extended = (first & 0x80) !== 0;
   const start = (first & 0x10) !== 0;
   const partition = first & 0x07;
-  if (!start || partition !== 0) return false;
+  if (!start || partition !== 0) return -1;
   i++;
   if (extended) {
-    if (i >= buf.length) return false;
+    if (i >= buf.length) return -1;
     const x = buf[i]!;
     i++;
     if (x & 0x80) {
       // PictureID: one or two bytes.
-      if (i >= buf.length) return false;
+      if (i >= buf.length) return -1;
       i += buf[i]! & 0x80 ? 2 : 1;
     }
     if (x & 0x40) i++; // TL0PICIDX
     if (x & 0x30) i++; // TID / KEYIDX
   }
-  if (i >= buf.length) return false;
-  return (buf[i]! & 0x01) === 0;
+  return i < buf.length ? i : -1;
+}
+
+/** Whether a VP8 payload starts a key frame: the inverse key-frame bit of the VP8 frame header. */
+export function isVp8KeyFrame(buf: Uint8Array): boolean {
+  const i = vp8FrameHeader(buf);
+  return i >= 0 && (buf[i]! & 0x01) === 0;
+}
+
+/**
+ * The picture size a VP8 key frame carries (RFC 6386 §9.1: a 3-byte frame tag, the start code
+ * 9d 01 2a, then 14-bit width and height, little-endian), or null.
+ */
+export function vp8KeyFrameSize(buf: Uint8Array): { width: number; height: number } | null {
+  const i = vp8FrameHeader(buf);
+  if (i < 0 || (buf[i]! & 0x01) !== 0 || i + 10 > buf.length) return null;
+  if (buf[i + 3] !== 0x9d || buf[i + 4] !== 0x01 || buf[i + 5] !== 0x2a) return null;
+  const width = (buf[i + 6]! | (buf[i + 7]! << 8)) & 0x3fff;
+  const height = (buf[i + 8]! | (buf[i + 9]! << 8)) & 0x3fff;
+  return width > 0 && height > 0 ? { width, height } : null;
 }
 
 /**

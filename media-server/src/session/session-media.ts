@@ -5,12 +5,23 @@ import { Publication } from '../media/publication';
 import { readRtcp } from '../rtp/rtcp';
 import { isRtcp, ssrc as ssrcOf } from '../rtp/rtp';
 import type { SessionDescription } from '../sdp/sdp';
+import type { MspRoom, ReceivedVideo } from '../msp/session-signaling';
+import type { PathStats } from '../msp/network-quality';
 import type { TrackRef } from '../types';
 import type { Line, LineCodec } from './lines';
 import type { Peer } from './peer';
 
-/** What a session needs of its room: the tracks the others publish. */
-export interface SessionRoom {
+/** Bits per second Opus speech needs (twilio-video's default audio is about 32 kbit/s). */
+const AUDIO_NEEDED = 24_000;
+
+/** Bits per second VP8 needs for a picture this size to look right at 30 fps (unknown size: as VGA). */
+export function videoNeeded(width: number, height: number): number {
+  const pixels = width * height || 640 * 480;
+  return pixels <= 320 * 240 ? 150_000 : pixels <= 640 * 480 ? 300_000 : pixels <= 1280 * 720 ? 600_000 : 1_200_000;
+}
+
+/** What a session needs of its room: the tracks the others publish, its dominant speaker and the others' quality. */
+export interface SessionRoom extends MspRoom {
   readonly videoCodec: string;
   publication(key: string): Publication | undefined;
   dataSource(key: string): DataSource | undefined;
@@ -22,6 +33,9 @@ export interface SessionRoom {
 
 /** `<publisher session>/<track id>`: how the room names a published track. */
 export const trackKey = (session: string, id: string): string => `${session}/${id}`;
+
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const participantOf = (session: string): string => session.split('.')[0]!;
 
 const randomSsrc = (): number => (Math.floor(Math.random() * 0xfffffff0) + 1) >>> 0;
 
@@ -38,6 +52,13 @@ export class SessionMedia {
   private readonly ownData = new Map<string, DataSource>();
   /** Our SSRC for the RTCP we send publishers (receiver reports, NACK, PLI, REMB). */
   private readonly rtcpSsrc = randomSsrc();
+  /** Received video tracks (by sid) switched off: their lines stay, nothing is forwarded on them. */
+  private switchedOff = new Set<string>();
+  /**
+   * What the subscriber's receiver reports say of each downstream line (mid): loss on the way from
+   * the server (0–1, smoothed), jitter in seconds, and the counts the next report is compared with.
+   */
+  private readonly downstreamReports = new Map<string, { fractionLost: number; jitter: number; sent: number; received: number }>();
   private closed = false;
 
   constructor(
@@ -65,6 +86,7 @@ export class SessionMedia {
         this.room.publish(p);
       }
       entry.p.setLayers(desc.media.find((m) => m.mid === line.mid)?.simulcast ?? null);
+      entry.p.setAudioLevelExtension(line.extensions.find(([, uri]) => uri === AUDIO_LEVEL_URI)?.[0] ?? null);
     }
   }
 
@@ -80,11 +102,86 @@ export class SessionMedia {
       });
       this.forwarders.set(line.mid, f);
     }
+    if (this.switchedOff.has(ref.sid)) return;
     const p = this.room.publication(trackKey(ref.session, ref.id));
     if (p) {
       p.sinks.add(f);
       p.requestKeyFrame();
     }
+  }
+
+  /**
+   * Switches received video off (exactly the sids in `off`) and back on: a switched-off line stays
+   * negotiated but nothing is forwarded on it; switched on, it resumes at a key frame, its
+   * numbering continuing where it stopped.
+   */
+  setSwitchedOff(off: ReadonlySet<string>, lines: Iterable<Line>, codecOf: (line: Line) => LineCodec): void {
+    const before = this.switchedOff;
+    this.switchedOff = new Set(off);
+    for (const line of lines) {
+      const ref = line.downstream?.ref;
+      if (!ref || ref.kind !== 'video' || line.state !== 'active') continue;
+      const wasOff = before.has(ref.sid);
+      const isOff = this.switchedOff.has(ref.sid);
+      if (isOff && !wasOff) {
+        const f = this.forwarders.get(line.mid);
+        if (f) {
+          this.room.publication(trackKey(ref.session, ref.id))?.sinks.delete(f);
+          f.pause();
+        }
+      } else if (!isOff && wasOff) {
+        this.startForwarding(line, codecOf(line));
+      }
+    }
+  }
+
+  /** The video the participant receives (lines that carry it), in the order it was offered. */
+  receivedVideo(lines: Iterable<Line>): ReceivedVideo[] {
+    const out: ReceivedVideo[] = [];
+    for (const line of lines) {
+      const ref = line.downstream?.ref;
+      if (!ref || ref.kind !== 'video' || (line.state !== 'active' && line.state !== 'offered')) continue;
+      const p = this.room.publication(trackKey(ref.session, ref.id));
+      out.push({ sid: ref.sid, publisherPriority: ref.priority ?? 'standard', publisher: participantOf(ref.session), bitrate: p?.measured.bitrate ?? 0 });
+    }
+    return out;
+  }
+
+  /** What this participant sends, per kind, as measured here (network quality). */
+  sendStats(kind: 'audio' | 'video'): PathStats | null {
+    const mine = [...this.published.values()].map(({ p }) => p).filter((p) => p.kind === kind);
+    if (mine.length === 0) return null;
+    let bitrate = 0;
+    let fractionLost = 0;
+    let jitter = 0;
+    let needed = 0;
+    for (const p of mine) {
+      bitrate += p.measured.bitrate;
+      fractionLost = Math.max(fractionLost, p.measured.fractionLost);
+      jitter = Math.max(jitter, p.measured.jitterSeconds);
+      needed += kind === 'audio' ? AUDIO_NEEDED : videoNeeded(p.measured.width, p.measured.height);
+    }
+    return { bitrate, needed, available: null, fractionLost, jitter: kind === 'audio' ? jitter : null, rtt: null };
+  }
+
+  /** What this participant receives, per kind, as its receiver reports say (network quality). */
+  receiveStats(kind: 'audio' | 'video', lines: Iterable<Line>): PathStats | null {
+    let any = false;
+    let fractionLost = 0;
+    let jitter = 0;
+    let bitrate = 0;
+    for (const line of lines) {
+      const ref = line.downstream?.ref;
+      if (!ref || ref.kind !== kind || line.state !== 'active' || this.switchedOff.has(ref.sid)) continue;
+      any = true;
+      const p = this.room.publication(trackKey(ref.session, ref.id));
+      bitrate += p?.measured.bitrate ?? 0;
+      const r = this.downstreamReports.get(line.mid);
+      if (!r) continue;
+      fractionLost = Math.max(fractionLost, r.fractionLost);
+      jitter = Math.max(jitter, r.jitter);
+    }
+    return any ? { bitrate, needed: null, available: null, fractionLost, jitter: kind === 'audio' ? jitter : null, rtt: null } : null;
   }
 
   /** Stops feeding a line (its track goes away); its forwarder is dropped. */
@@ -211,6 +308,26 @@ export class SessionMedia {
     this.dataSinks.clear();
   }
 
+  /**
+   * Loss between the server and the subscriber on one line. The report's own fraction lost counts
+   * the gaps the publisher's uplink left too (the server forwards what it got, numbering intact);
+   * what the server sent is known here, so the path's loss is what was sent and not received
+   * since the last report.
+   */
+  private downstreamReport(line: Line, highestSeq: number, cumulativeLost: number, jitter: number): void {
+    const { packets, firstSeq } = this.forwarders.get(line.mid)?.sent ?? { packets: 0, firstSeq: null };
+    if (firstSeq === null) return;
+    // The extended highest sequence number counts cycles; the first one sent had cycle 0.
+    const received = highestSeq - firstSeq + 1 - cumulativeLost;
+    const prior = this.downstreamReports.get(line.mid);
+    let fractionLost = prior?.fractionLost ?? 0;
+    if (prior && packets > prior.sent) {
+      const lost = Math.min(1, Math.max(0, 1 - (received - prior.received) / (packets - prior.sent)));
+      fractionLost = fractionLost * 0.5 + lost * 0.5;
+    }
+    this.downstreamReports.set(line.mid, { fractionLost, jitter: jitter / (line.kind === 'audio' ? 48_000 : 90_000), sent: packets, received });
+  }
+
   /** What a subscriber says about a track it receives: key frame requests and loss go to its publisher. */
   private subscriberFeedback(line: Line, packet: Buffer): void {
     const ref = line.downstream!.ref;
@@ -220,7 +337,10 @@ export class SessionMedia {
     for (const item of readRtcp(packet)) {
       if (item.type === 'pli' && item.mediaSsrc === ssrc) p.requestKeyFrame();
       else if (item.type === 'fir' && item.mediaSsrcs.includes(ssrc)) p.requestKeyFrame();
-      else if (item.type === 'report' && item.ssrc === ssrc) p.subscriberLoss(item.fractionLost);
+      else if (item.type === 'report' && item.ssrc === ssrc) {
+        p.subscriberLoss(item.fractionLost);
+        this.downstreamReport(line, item.highestSeq, item.cumulativeLost, item.jitter);
+      }
     }
   }
 }

@@ -1,7 +1,11 @@
+import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
 import { ControlError } from '../control/errors';
 import type { DataSource } from '../data/data-relay';
+import type { ClientReport } from '../msp/session-signaling';
+import { SessionSignaling } from '../msp/session-signaling';
+import type { QualityInputs } from '../msp/network-quality';
 import type { Publication } from '../media/publication';
-import { announceCandidates, unifySetup } from '../sdp/munge';
+import { ADDED_APPLICATION_MID, announceCandidates, unifySetup, withApplication, withoutSection } from '../sdp/munge';
 import type { SessionDescription } from '../sdp/sdp';
 import { parseSdp, receives, SdpError, sends } from '../sdp/sdp';
 import type { PeerConnectionEntry, SessionInfo, TrackRef } from '../types';
@@ -18,6 +22,12 @@ export { trackKey } from './session-media';
 
 export interface SessionOptions extends PeerOptions {
   announcedAddresses: string[];
+}
+
+/** What the participant's client asked of the room (its `connect`): media-signaling features, bandwidth profile. */
+export interface ClientOptions {
+  features: MediaSignalingFeature[];
+  profile: VideoBandwidthProfile;
 }
 
 /** Session ids are `<participant sid>.<generation>`: the participant a session is of. */
@@ -38,6 +48,7 @@ const randomSsrc = (): number => (Math.floor(Math.random() * 0xfffffff0) + 1) >>
 export class Session {
   readonly peer: Peer;
   private readonly media: SessionMedia;
+  readonly signaling: SessionSignaling;
   private readonly candidates: RemoteCandidates;
   private readonly lines = new Map<string, Line>();
   private wanted = new Map<string, TrackRef>();
@@ -49,6 +60,8 @@ export class Session {
   private dirty = false;
   private remoteUfrag: string | null = null;
   private hasApplication = false;
+  /** The client answered the server's application section with port 0: it is not offered again. */
+  private applicationRefused = false;
   private nextMid = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -63,6 +76,7 @@ export class Session {
     private readonly room: SessionRoom,
     private readonly options: SessionOptions,
     private readonly onClosed: (s: Session) => void,
+    client: ClientOptions = { features: [], profile: {} },
   ) {
     this.peer = new Peer(id, options, {
       media: (mid, packet) => {
@@ -74,6 +88,16 @@ export class Session {
     });
     this.media = new SessionMedia(id, room, this.peer);
     this.candidates = new RemoteCandidates(this.peer, () => [...this.lines.keys()][0] ?? '0');
+    this.signaling = new SessionSignaling(participant, new Set(client.features), client.profile, {
+      receivedVideo: () => this.media.receivedVideo(this.lines.values()),
+      setSwitchedOff: (off) => this.media.setSwitchedOff(off, this.lines.values(), (line) => this.codecOf(line)),
+      qualityInputs: (report) => this.qualityInputs(report),
+    }, room);
+  }
+
+  /** A new bandwidth profile from the client (its `update`); the features are fixed at connect. */
+  setProfile(profile: VideoBandwidthProfile): void {
+    this.signaling.setProfile(profile);
   }
 
   info(): SessionInfo {
@@ -113,6 +137,7 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.signaling.close();
     this.media.close(this.lines.values());
     this.peer.close();
     this.onClosed(this);
@@ -130,6 +155,22 @@ export class Session {
   /** Runs about once a second. */
   tick(now: number): void {
     this.media.tick(now);
+    // Bitrates moved: what fits a subscriber's budget may have changed.
+    this.signaling.reallocate();
+  }
+
+  /** Network quality's figures: what the server measured on each path, and the client's own estimates. */
+  private qualityInputs(report: ClientReport): QualityInputs {
+    const audioSend = this.media.sendStats('audio');
+    const videoSend = this.media.sendStats('video');
+    // The client's send estimate covers everything it sends; audio's need comes out of it first.
+    if (audioSend) audioSend.available = report.availableSend;
+    if (videoSend) videoSend.available = report.availableSend === null ? null : Math.max(0, report.availableSend - (audioSend?.needed ?? 0));
+    return {
+      audio: { send: audioSend, recv: this.media.receiveStats('audio', this.lines.values()) },
+      video: { send: videoSend, recv: this.media.receiveStats('video', this.lines.values()) },
+      rtt: report.rtt,
+    };
   }
 
   stats(): Record<string, unknown> {
@@ -138,6 +179,7 @@ export class Session {
       state: this.info().state,
       lines: [...this.lines.values()].map((l) => ({ mid: l.mid, kind: l.kind, up: l.upstream?.trackId ?? null, down: l.downstream?.ref.id ?? null, state: l.state })),
       ...this.media.stats(),
+      signaling: this.signaling.stats(),
     };
   }
 
@@ -181,12 +223,16 @@ export class Session {
       const weSend = !!line.downstream && (line.state === 'active' || line.state === 'offered') && receives(section.direction);
       this.describe(line, codec, clientSends, weSend);
     }
+    // Without an application section of its own, the client's offer gets one the client never sees
+    // (withApplication explains why); the client is offered the real one right after this answer.
+    const munged = withApplication(sdp);
     try {
-      this.peer.setRemoteDescription(sdp, 'offer');
+      this.peer.setRemoteDescription(munged ?? sdp, 'offer');
     } catch (err) {
       throw new ControlError(400, 53403, `Server is unable to apply a remote media description: ${message(err)}`);
     }
-    const answer = await this.localDescription('answer');
+    let answer = await this.localDescription('answer');
+    if (munged) answer = withoutSection(answer, ADDED_APPLICATION_MID);
     this.remoteUfrag = ufrag;
     this.lastStable = revision;
     this.maxRevision = Math.max(this.maxRevision, revision);
@@ -194,6 +240,12 @@ export class Session {
     for (const line of this.lines.values()) if (line.state === 'retiring') line.state = 'idle';
     this.media.updatePublications(this.lines.values(), desc, (line) => this.codecOf(line));
     this.candidates.flush();
+    // The features' channels are opened once the first answer is made (a channel created before it
+    // leaves libdatachannel's ICE gathering for that answer unfinished).
+    this.signaling.open(this.peer);
+    // A client without an application section is offered one at once, before its SCTP could start
+    // late (see withApplication), whether or not a channel needs it yet.
+    if (this.needsApplication) this.dirty = true;
     const out = [this.lastAnswer];
     if (this.dirty) out.push(...(await this.offer()));
     return out;
@@ -212,6 +264,7 @@ export class Session {
     this.lastStable = revision;
     this.remoteUfrag ??= desc.iceUfrag ?? desc.media[0]?.iceUfrag ?? null;
     if (desc.media.some((m) => m.kind === 'application' && !m.rejected)) this.hasApplication = true;
+    else if (desc.media.some((m) => m.kind === 'application')) this.applicationRefused = true;
     for (const section of desc.media) {
       const line = section.mid ? this.lines.get(section.mid) : undefined;
       if (!line) continue;
@@ -292,8 +345,9 @@ export class Session {
       this.redescribe(line);
       changed = true;
     }
-    const opened = this.media.planData(this.wanted, samePublisherTrack);
-    return changed || (opened && !this.hasApplication);
+    this.media.planData(this.wanted, samePublisherTrack);
+    if (changed) this.signaling.reallocate();
+    return changed || this.needsApplication;
   }
 
   /** Finds the wanted track that is `key`'s (`<session>/<track id>`) under its publisher's newer session. */
@@ -343,6 +397,11 @@ export class Session {
     if (state !== 'connected') return;
     this.connectedAt ??= Date.now();
     this.media.connected(this.lines.values());
+  }
+
+  /** Whether the client must be offered an application section (data tracks and features need one). */
+  private get needsApplication(): boolean {
+    return !this.hasApplication && !this.applicationRefused;
   }
 
   private serialize<T>(job: () => Promise<T>): Promise<T> {
