@@ -39,6 +39,16 @@ export interface MediaBackend {
   /** Every live connection of `p`, with what it may have missed, for its `synced`. */
   syncStates(p: ParticipantRecord): PeerConnectionEntry[];
 
+  /**
+   * The media-signaling features served to `p` (dominant speaker, network quality, track
+   * switch-off…), as `connected` and later messages announce them: `{<feature>: {transport}}`, or
+   * undefined when the backend serves none (peer-to-peer rooms have no server to serve them).
+   */
+  mediaSignaling(p: ParticipantRecord): Record<string, unknown> | undefined;
+
+  /** `p` sent a new bandwidth profile (saved on its record). */
+  profileChanged(p: ParticipantRecord): void;
+
   /** `p` left (or was removed): its connections end; `out` gets what the `remaining` are told. */
   leave(p: ParticipantRecord, remaining: readonly ParticipantRecord[], out: Outgoing): void;
 

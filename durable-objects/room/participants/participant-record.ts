@@ -1,3 +1,4 @@
+import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
 import { elapsedSeconds } from '../room-record';
 
 /** A participant of a room, as the Room object stores it. */
@@ -46,6 +47,10 @@ export interface ParticipantRecord {
   failed: FailedTrack[];
   /** Which other participants' tracks it receives (see subscribe-rules.ts); absent in older records: all. */
   subscribeRules?: SubscribeRule[];
+  /** The media-signaling features its client asked for (`connect.media_signaling`); absent: none. */
+  mediaSignaling?: MediaSignalingFeature[];
+  /** Its client's video bandwidth profile, the latest it sent; absent: none. */
+  bandwidthProfile?: VideoBandwidthProfile;
   /** Epoch ms. */
   connectedAt: number;
   disconnectedAt: number | null;

@@ -1,4 +1,6 @@
 import { TwilioError } from '../../../workers/errors';
+import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
+import { isMediaSignalingFeature } from '../../../core/media-signaling';
 import type { TrackKind } from '../participants/participant-record';
 import type { SubscribeRule } from '../participants/subscribe-rules';
 import { parseSubscribeRules } from '../participants/subscribe-rules';
@@ -50,8 +52,12 @@ export type RoomMessage =
       peerConnections: PeerConnectionEntry[];
       /** The client's initial subscribe rules (`subscribe.rules`), if it sent any. */
       subscribeRules: SubscribeRule[] | undefined;
+      /** The media-signaling features it asks for that a group room serves (others are ignored). */
+      mediaSignaling: MediaSignalingFeature[];
+      /** Its video bandwidth profile (`bandwidth_profile.video`), if it set one. */
+      bandwidthProfile: VideoBandwidthProfile | undefined;
     }
-  | { type: 'update'; participant?: ClientParticipant; peerConnections: PeerConnectionEntry[] }
+  | { type: 'update'; participant?: ClientParticipant; peerConnections: PeerConnectionEntry[]; bandwidthProfile?: VideoBandwidthProfile }
   | { type: 'sync'; session: string; token: string; participant?: ClientParticipant; peerConnections: PeerConnectionEntry[] }
   | { type: 'disconnect' };
 
@@ -107,12 +113,15 @@ export function parseRoomMessage(raw: unknown): RoomMessage {
         participant: participant(m.participant, 'connect.participant'),
         peerConnections: peerConnections(m.peer_connections, 'connect.peer_connections'),
         subscribeRules: m.subscribe === undefined ? undefined : subscribe(m.subscribe, 'connect.subscribe'),
+        mediaSignaling: m.media_signaling === undefined ? [] : mediaSignaling(m.media_signaling, 'connect.media_signaling'),
+        bandwidthProfile: m.bandwidth_profile === undefined ? undefined : bandwidthProfile(m.bandwidth_profile, 'connect.bandwidth_profile'),
       };
     case 'update':
       return {
         type: 'update',
         participant: m.participant === undefined ? undefined : participant(m.participant, 'update.participant'),
         peerConnections: peerConnections(m.peer_connections, 'update.peer_connections'),
+        ...(m.bandwidth_profile === undefined ? {} : { bandwidthProfile: bandwidthProfile(m.bandwidth_profile, 'update.bandwidth_profile') }),
       };
     case 'sync':
       return {
@@ -143,6 +152,30 @@ function subscribe(raw: unknown, where: string): SubscribeRule[] {
   const s = object(raw, where);
   if (s.revision !== undefined) integer(s.revision, `${where}.revision`);
   return parseSubscribeRules(s.rules);
+}
+
+/** `{<feature>: {transports: [...]}}`: the features asked for, of those a group room serves. */
+function mediaSignaling(raw: unknown, where: string): MediaSignalingFeature[] {
+  return Object.keys(object(raw, where)).filter(isMediaSignalingFeature);
+}
+
+/** `{video: {max_subscription_bandwidth, max_tracks, mode, track_switch_off, active_speaker_priority, render_dimensions}}`. */
+function bandwidthProfile(raw: unknown, where: string): VideoBandwidthProfile {
+  const b = object(raw, where);
+  if (b.video === undefined) return {};
+  const v = object(b.video, `${where}.video`);
+  const out: VideoBandwidthProfile = {};
+  if (v.max_subscription_bandwidth !== undefined) out.maxSubscriptionBitrate = integer(v.max_subscription_bandwidth, `${where}.video.max_subscription_bandwidth`);
+  if (v.max_tracks !== undefined) out.maxTracks = integer(v.max_tracks, `${where}.video.max_tracks`);
+  if (v.mode !== undefined) out.mode = oneOf(v.mode, `${where}.video.mode`, ['grid', 'collaboration', 'presentation'] as const);
+  if (v.track_switch_off !== undefined) out.trackSwitchOffMode = oneOf(v.track_switch_off, `${where}.video.track_switch_off`, ['detected', 'predicted', 'disabled'] as const);
+  if (v.active_speaker_priority !== undefined) out.dominantSpeakerPriority = oneOf(v.active_speaker_priority, `${where}.video.active_speaker_priority`, ['low', 'standard', 'high'] as const);
+  return out;
+}
+
+function oneOf<T extends string>(v: unknown, where: string, values: readonly T[]): T {
+  if (!values.includes(v as T)) throw invalid(`${where} must be one of ${values.join(', ')}`);
+  return v as T;
 }
 
 function track(raw: unknown, where: string): ClientTrack {

@@ -55,8 +55,14 @@ export class RoomMessages {
       case 'sync':
         return this.sync(ws, a, m);
       case 'update': {
-        const p = this.boundParticipant(a);
+        let p = this.boundParticipant(a);
         if (m.participant) this.applyParticipant(p, m.participant);
+        if (m.bandwidthProfile) {
+          p = c.participants.get(p.sid) ?? p;
+          p.bandwidthProfile = m.bandwidthProfile;
+          c.participants.save(p);
+          c.media(p.roomSid).profileChanged(p);
+        }
         // Re-read: applying the participant state may have saved a newer copy.
         c.media(p.roomSid).receive(c.participants.get(p.sid) ?? p, m.peerConnections);
         return;
@@ -160,6 +166,8 @@ export class RoomMessages {
       tracks: [],
       failed: [],
       subscribeRules: initialSubscribeRules(room, m.subscribeRules),
+      mediaSignaling: m.mediaSignaling,
+      ...(m.bandwidthProfile ? { bandwidthProfile: m.bandwidthProfile } : {}),
       connectedAt: now,
       disconnectedAt: null,
     };
@@ -264,7 +272,9 @@ export class RoomMessages {
     others: ParticipantRecord[],
     peerConnections: PeerConnectionEntry[],
   ) {
-    const subscriptions = this.c.media(room.sid).subscriptions(p, this.c.participants.present(room.sid));
+    const media = this.c.media(room.sid);
+    const subscriptions = media.subscriptions(p, this.c.participants.present(room.sid));
+    const mediaSignaling = media.mediaSignaling(p);
     return {
       type,
       version: 2,
@@ -277,6 +287,9 @@ export class RoomMessages {
       published: publishedState(p),
       subscribed: subscribedState(p, subscriptions),
       options: { session_timeout: this.presence.sessionTimeoutSeconds() },
+      // An explicit false: twilio-video reads a missing `is_recording` as true (signaling/v2/recording.js).
+      recording: { revision: 1, is_recording: false },
+      ...(mediaSignaling ? { media_signaling: mediaSignaling } : {}),
     };
   }
 

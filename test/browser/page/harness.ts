@@ -7,7 +7,7 @@
  * constructor before that is how the harness gets hold of the signaling socket to drop it.
  */
 import type * as VideoSdk from 'twilio-video';
-import type { ConnectOptions, LocalDataTrack, LocalTrack, RemoteParticipant, RemoteTrack, Room } from 'twilio-video';
+import type { ConnectOptions, LocalDataTrack, LocalTrack, RemoteParticipant, RemoteTrack, RemoteVideoTrack, Room } from 'twilio-video';
 import type { ConnectionStats, ConnectResult, Failure, HarnessApi, HarnessEvent, MediaKind, PublishResult } from '../support/harness-api';
 
 declare global {
@@ -43,6 +43,13 @@ const NativePeerConnection = window.RTCPeerConnection;
 // none of them, and the shim would then hear no `track` event).
 function CountedPeerConnection(config?: RTCConfiguration): RTCPeerConnection {
   const pc = new NativePeerConnection(config);
+  if (Object.keys(candidatePorts).length) {
+    // Server candidates at another port (a relay in front of the media server): rewritten in every
+    // remote description before the browser sees it.
+    const setRemote = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = (d: RTCSessionDescriptionInit) =>
+      setRemote(d.sdp ? { type: d.type, sdp: d.sdp.replace(/^(a=candidate:\S+ \d+ udp \d+ \S+ )(\d+)( typ host)/gim, (all, a: string, port: string, b: string) => (candidatePorts[port] ? `${a}${candidatePorts[port]}${b}` : all)) } : d);
+  }
   peerConnections.push(pc);
   pc.addEventListener('track', (e: RTCTrackEvent) => {
     trackEvents.push({ mid: e.transceiver.mid, track: e.track.id, kind: e.track.kind });
@@ -53,6 +60,7 @@ CountedPeerConnection.prototype = NativePeerConnection.prototype;
 Object.setPrototypeOf(CountedPeerConnection, NativePeerConnection);
 window.RTCPeerConnection = CountedPeerConnection as unknown as typeof RTCPeerConnection;
 
+let candidatePorts: Record<string, number> = {};
 let room: Room | null = null;
 const localTracks: LocalTrack[] = [];
 const recorded: HarnessEvent[] = [];
@@ -101,12 +109,34 @@ function watch(r: Room): void {
   r.on('trackMessage', (data, track, p) =>
     record({ type: 'message', from: p.identity, trackSid: track.sid, data: typeof data === 'string' ? data : `[${data.byteLength} bytes]` }),
   );
+  r.on('dominantSpeakerChanged', (p: RemoteParticipant | null) => record({ type: 'dominantSpeakerChanged', identity: p ? p.identity : null }));
+  const quality = (p: { identity: string; networkQualityLevel: number | null }, local: boolean) => {
+    record({ type: 'networkQualityLevelChanged', identity: p.identity, local, level: p.networkQualityLevel });
+  };
+  r.localParticipant.on('networkQualityLevelChanged', () => quality(r.localParticipant, true));
+  const watchQuality = (p: RemoteParticipant) => p.on('networkQualityLevelChanged', () => quality(p, false));
+  r.participants.forEach(watchQuality);
+  r.on('participantConnected', watchQuality);
+  r.on('trackSwitchedOff', (track: RemoteTrack, publication: { trackSid: string }, p: RemoteParticipant) =>
+    record({ type: 'trackSwitchedOff', identity: p.identity, trackSid: publication.trackSid }),
+  );
+  r.on('trackSwitchedOn', (track: RemoteTrack, publication: { trackSid: string }, p: RemoteParticipant) =>
+    record({ type: 'trackSwitchedOn', identity: p.identity, trackSid: publication.trackSid }),
+  );
   r.on('reconnecting', (error) => record({ type: 'reconnecting', ...codeAndMessage(error) }));
   r.on('reconnected', () => record({ type: 'reconnected' }));
   r.on('disconnected', (_room, error) => {
     record({ type: 'disconnected', code: error ? error.code : null, message: error ? error.message : null });
     for (const track of localTracks) if (track.kind !== 'data') track.stop();
   });
+}
+
+function remoteVideo(trackSid: string): RemoteVideoTrack | null {
+  for (const p of room?.participants.values() ?? []) {
+    const track = p.videoTracks.get(trackSid)?.track;
+    if (track) return track;
+  }
+  return null;
 }
 
 function codeAndMessage(error: unknown): { code: number | null; message: string } {
@@ -142,6 +172,7 @@ window.atriumTest = {
   async connect(request): Promise<ConnectResult> {
     if (room) return { ok: false, code: null, message: 'this page already connected once; open a new page' };
     const kinds = (['audio', 'video', 'data'] as const).filter((kind) => request[kind]);
+    candidatePorts = request.candidatePorts ?? {};
     try {
       for (const kind of kinds) localTracks.push(await createTrack(kind, undefined, request.simulcast));
       // wsServer is honoured by every SDK build but absent from its ConnectOptions type.
@@ -151,6 +182,7 @@ window.atriumTest = {
         wsServer: request.wsServer,
         insights: false,
         ...(request.simulcast ? { preferredVideoCodecs: [{ codec: 'VP8', simulcast: true }] } : {}),
+        ...(request.connectOptions ?? {}),
         ...((window as unknown as { atriumLogLevel?: string }).atriumLogLevel ? { logLevel: (window as unknown as { atriumLogLevel: 'debug' }).atriumLogLevel } : {}),
       };
       const r = await sdk().connect(request.token, options);
@@ -249,6 +281,30 @@ window.atriumTest = {
 
   setMicrophoneEnabled(enabled) {
     for (const track of localTracks) if (track.kind === 'audio') track[enabled ? 'enable' : 'disable']();
+  },
+
+  dominantSpeaker: () => room?.dominantSpeaker?.identity ?? null,
+
+  networkQuality() {
+    const remote: Record<string, number | null> = {};
+    room?.participants.forEach((p) => (remote[p.identity] = p.networkQualityLevel));
+    return { local: room?.localParticipant.networkQualityLevel ?? null, remote };
+  },
+
+  switchVideo(trackSid, on) {
+    const track = remoteVideo(trackSid);
+    if (!track) return false;
+    if (on) track.switchOn();
+    else track.switchOff();
+    return true;
+  },
+
+  isSwitchedOff: (trackSid) => remoteVideo(trackSid)?.isSwitchedOff ?? null,
+
+  setPublishPriority(kind, priority) {
+    room?.localParticipant.tracks.forEach((publication) => {
+      if (publication.kind === kind) publication.setPriority(priority);
+    });
   },
 
   dropSignaling() {

@@ -134,6 +134,10 @@ export interface JoinOptions {
   data?: boolean;
   /** Publish VP8 simulcast at 640x480. */
   simulcast?: boolean;
+  /** More connect options (JSON): dominantSpeaker, networkQuality, bandwidthProfile… */
+  connectOptions?: Record<string, unknown>;
+  /** Server candidate ports to replace in remote descriptions (see ConnectRequest.candidatePorts). */
+  candidatePorts?: Record<string, number>;
   timeoutMs?: number;
 }
 
@@ -207,6 +211,8 @@ export class TestClient<P extends HarnessPage = Page> {
       video: options.video ?? true,
       data: options.data ?? true,
       simulcast: options.simulcast ?? false,
+      connectOptions: options.connectOptions,
+      candidatePorts: options.candidatePorts,
     };
     return this.bounded(
       this.page.evaluate((r) => (globalThis as unknown as HarnessGlobals).atriumTest.connect(r), request),
@@ -304,6 +310,32 @@ export class TestClient<P extends HarnessPage = Page> {
 
   connectionStats(): Promise<ConnectionStats> {
     return this.page.evaluate(() => (globalThis as unknown as HarnessGlobals).atriumTest.connectionStats());
+  }
+
+  setMicrophoneEnabled(enabled: boolean): Promise<void> {
+    return this.page.evaluate((on) => (globalThis as unknown as HarnessGlobals).atriumTest.setMicrophoneEnabled(on), enabled);
+  }
+
+  dominantSpeaker(): Promise<string | null> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobals).atriumTest.dominantSpeaker());
+  }
+
+  networkQuality(): Promise<{ local: number | null; remote: Record<string, number | null> }> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobals).atriumTest.networkQuality());
+  }
+
+  /** RemoteVideoTrack.switchOn() or switchOff(). */
+  async switchVideo(trackSid: string, on: boolean): Promise<void> {
+    const found = await this.page.evaluate(([sid, o]) => (globalThis as unknown as HarnessGlobals).atriumTest.switchVideo(sid, o), [trackSid, on] as const);
+    if (!found) throw new Error(`${this.identity} has no remote video track ${trackSid}`);
+  }
+
+  isSwitchedOff(trackSid: string): Promise<boolean | null> {
+    return this.page.evaluate((sid) => (globalThis as unknown as HarnessGlobals).atriumTest.isSwitchedOff(sid), trackSid);
+  }
+
+  setPublishPriority(kind: MediaKind, priority: 'low' | 'standard' | 'high'): Promise<void> {
+    return this.page.evaluate(([k, p]) => (globalThis as unknown as HarnessGlobals).atriumTest.setPublishPriority(k, p), [kind, priority] as const);
   }
 
   /**

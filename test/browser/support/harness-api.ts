@@ -16,6 +16,13 @@ export interface ConnectRequest {
   data: boolean;
   /** Publish VP8 simulcast (`preferredVideoCodecs: [{codec: 'VP8', simulcast: true}]`), at 640x480. */
   simulcast?: boolean;
+  /** More connect options, as JSON (dominantSpeaker, networkQuality, bandwidthProfile, maxVideoBitrate…). */
+  connectOptions?: Record<string, unknown>;
+  /**
+   * Ports of the server's ICE candidates to replace in every remote description, e.g. to reach the
+   * media server through a lossy relay: `{ "<server port>": <relay port> }`.
+   */
+  candidatePorts?: Record<string, number>;
 }
 
 /** A failure as the SDK reports it: TwilioError code (null for non-Twilio errors) and message. */
@@ -57,6 +64,10 @@ export type HarnessEvent = { at: number } & (
   | { type: 'reconnecting'; code: number | null; message: string }
   | { type: 'reconnected' }
   | { type: 'disconnected'; code: number | null; message: string | null }
+  | { type: 'dominantSpeakerChanged'; identity: string | null }
+  | { type: 'networkQualityLevelChanged'; identity: string; local: boolean; level: number | null }
+  | { type: 'trackSwitchedOff'; identity: string; trackSid: string }
+  | { type: 'trackSwitchedOn'; identity: string; trackSid: string }
 );
 
 export type HarnessEventType = HarnessEvent['type'];
@@ -83,6 +94,16 @@ export interface HarnessApi {
   receivedVideoCodecs(): Promise<string[]>;
   /** Enables or disables every local audio track (LocalAudioTrack.enable/disable). */
   setMicrophoneEnabled(enabled: boolean): void;
+  /** room.dominantSpeaker's identity, or null. */
+  dominantSpeaker(): string | null;
+  /** networkQualityLevel of the local participant and of each remote one, by identity. */
+  networkQuality(): { local: number | null; remote: Record<string, number | null> };
+  /** RemoteVideoTrack.switchOff() (on = false) or switchOn(); false if no such subscribed track. */
+  switchVideo(trackSid: string, on: boolean): boolean;
+  /** Whether the subscribed remote video track is switched off (RemoteVideoTrack.isSwitchedOff), null if unknown. */
+  isSwitchedOff(trackSid: string): boolean | null;
+  /** LocalTrackPublication.setPriority on every local track of `kind`. */
+  setPublishPriority(kind: MediaKind, priority: 'low' | 'standard' | 'high'): void;
   /**
    * Closes the signaling WebSocket(s) the SDK opened with a non-1000 code, as a network or server
    * failure would: the SDK must then reconnect (`reconnecting` → `reconnected`). Returns how many.

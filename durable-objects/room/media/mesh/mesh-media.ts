@@ -61,6 +61,13 @@ export class MeshMedia implements MediaBackend {
     }
   }
 
+  /** Peers send each other media directly: there is nobody to measure or switch anything. */
+  mediaSignaling(): undefined {
+    return undefined;
+  }
+
+  profileChanged(): void {}
+
   leave(p: ParticipantRecord, _remaining: readonly ParticipantRecord[], out: Outgoing): void {
     for (const [other, close] of this.closeAllFor(p.sid)) out.addPeerConnections(other, [close]);
   }

@@ -1,3 +1,4 @@
+import type { MediaSignalingFeature, TrackPriority, VideoBandwidthProfile } from '../../../../core/media-signaling';
 import { signControlRequest } from '../../../../core/control-signature';
 import type { PeerConnectionEntry } from '../../signaling/protocol';
 
@@ -29,8 +30,22 @@ export interface SubscribedTrack {
   /** The publisher's own id for the track: its `a=msid` track id, or its data channel's label. */
   id: string;
   kind: 'audio' | 'video' | 'data';
-  /** MT… sid, for the server's logs and statistics. */
+  /** MT… sid: how the subscriber's client names the track (switch-off, render hints). */
   sid: string;
+  /** The publisher's priority for it: switch-off takes the lowest first. */
+  priority: TrackPriority;
+}
+
+/** What a media session is created with. */
+export interface SessionOptions {
+  room: string;
+  participant: string;
+  pc: string;
+  videoCodec: 'VP8' | 'H264';
+  /** The media-signaling features the client asked for: the server opens a channel for each. */
+  features: MediaSignalingFeature[];
+  /** The client's video bandwidth profile. */
+  profile: VideoBandwidthProfile;
 }
 
 export interface SessionInfo {
@@ -62,8 +77,8 @@ export class MediaServerClient {
     private readonly timeoutMs = 5_000,
   ) {}
 
-  /** Creates the session (or finds it, if it exists with the same peer connection). */
-  openSession(server: string, id: string, body: { room: string; participant: string; pc: string; videoCodec: 'VP8' | 'H264' }): Promise<SessionInfo> {
+  /** Creates the session (or finds it, if it exists with the same peer connection, and updates its profile). */
+  openSession(server: string, id: string, body: SessionOptions): Promise<SessionInfo> {
     return this.call(server, 'PUT', `/v1/sessions/${encodeURIComponent(id)}`, body);
   }
 

@@ -1,3 +1,5 @@
+import type { TrackPriority } from '../../../../core/media-signaling';
+import { isTrackPriority, mediaSignalingLabel } from '../../../../core/media-signaling';
 import { TwilioError } from '../../../../workers/errors';
 import type { ParticipantRecord } from '../../participants/participant-record';
 import type { ParticipantStore } from '../../participants/participant-store';
@@ -139,6 +141,18 @@ export class SfuMedia implements MediaBackend {
     return [session.sent ? { id: session.pc, description: session.sent } : { id: session.pc }];
   }
 
+  /** Each feature the client asked for, on its own channel that the media server opens on its connection. */
+  mediaSignaling(p: ParticipantRecord): Record<string, unknown> | undefined {
+    if (!p.mediaSignaling?.length) return undefined;
+    return Object.fromEntries(p.mediaSignaling.map((f) => [f, { transport: { type: 'data-channel', label: mediaSignalingLabel(f) } }]));
+  }
+
+  profileChanged(p: ParticipantRecord): void {
+    const session = this.sessions.get(p.sid);
+    // Opening is idempotent: the server takes the newest profile for the session it holds.
+    if (session) this.enqueue(p.sid, () => this.open(session));
+  }
+
   leave(p: ParticipantRecord): void {
     const session = this.sessions.get(p.sid);
     this.sessions.close(p.sid);
@@ -172,12 +186,7 @@ export class SfuMedia implements MediaBackend {
   /** Creates the session at its server, answers the client's offer, then sends what it receives. */
   private async establish(participantSid: string, session: MediaSession, initial: PeerConnectionEntry[] | null): Promise<void> {
     if (!this.isCurrent(session)) return;
-    await this.d.client.openSession(session.server, session.id, {
-      room: session.roomSid,
-      participant: participantSid,
-      pc: session.pc,
-      videoCodec: this.d.videoCodec(session.roomSid),
-    });
+    await this.open(session);
     if (initial) {
       this.inbox.set(participantSid, [...initial, ...(this.inbox.get(participantSid) ?? [])]);
       await this.deliverInbox(participantSid);
@@ -187,6 +196,20 @@ export class SfuMedia implements MediaBackend {
       this.send(participantSid, session, [{ id: session.pc, description: { type: 'create-offer', revision: 1 } }]);
     }
     this.markDirty(participantSid);
+  }
+
+  /** Creates the session at its server (or updates it): its room, connection, codec and the client's options. */
+  private async open(session: MediaSession): Promise<void> {
+    if (!this.isCurrent(session)) return;
+    const p = this.d.participants.get(session.participantSid);
+    await this.d.client.openSession(session.server, session.id, {
+      room: session.roomSid,
+      participant: session.participantSid,
+      pc: session.pc,
+      videoCodec: this.d.videoCodec(session.roomSid),
+      features: p?.mediaSignaling ?? [],
+      profile: p?.bandwidthProfile ?? {},
+    });
   }
 
   /** Hands the media server everything the client sent since the last call, in one request. */
@@ -214,7 +237,7 @@ export class SfuMedia implements MediaBackend {
       const source = this.sessions.get(s.publisher.sid);
       if (!source) continue;
       applied.push(s);
-      tracks.push({ session: source.id, id: s.track.id, kind: s.track.kind, sid: s.track.sid });
+      tracks.push({ session: source.id, id: s.track.id, kind: s.track.kind, sid: s.track.sid, priority: trackPriority(s.track.priority) });
     }
     const { entries } = await this.d.client.subscribe(session.server, session.id, tracks);
     // Read again after the await: the participant may have left, or changed, meanwhile.
@@ -340,6 +363,13 @@ export class SfuMedia implements MediaBackend {
     if (entries.length === 0 && subscribed === undefined) return;
     const body: Record<string, unknown> = { type: 'update' };
     if (entries.length) body.peer_connections = entries;
+    // Announced again with every negotiation: a client moved to a new connection lost its feature
+    // channels with the old one, and sets them up again only from a message that names them.
+    if (last) {
+      const p = this.d.participants.get(participantSid);
+      const features = p ? this.mediaSignaling(p) : undefined;
+      if (features) body.media_signaling = features;
+    }
     if (subscribed !== undefined) body.subscribed = subscribed;
     this.d.sockets.sendTo(participantSid, body);
   }
@@ -376,6 +406,11 @@ export class SfuMedia implements MediaBackend {
       console.warn(JSON.stringify({ event: 'media-close-failed', error: String(err instanceof Error ? err.message : err) }));
     }
   }
+}
+
+/** A publisher's priority as the media server takes it; anything else counts as standard. */
+function trackPriority(priority: string): TrackPriority {
+  return isTrackPriority(priority) ? priority : 'standard';
 }
 
 /** ICE entries are cumulative per connection: of several queued, only the newest matters. */
