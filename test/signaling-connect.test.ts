@@ -5,7 +5,7 @@ import { SignalingClient, audioTrack, videoTrack } from './support/signaling-cli
 describe('signaling: connect', () => {
   it('welcomes, connects and pairs two participants', async () => {
     const room = uniqueName('sig');
-    const alice = await SignalingClient.join(room, 'alice', { tracks: [audioTrack('a-audio')] });
+    const alice = await SignalingClient.join(room, 'alice', { tracks: [audioTrack('a-audio')], mediaSignaling: ['active_speaker', 'network_quality'] });
     expect(alice.frames[0]).toEqual({ type: 'welcome', negotiatedTimeout: 5000 });
     const connected = alice.connected;
     expect(connected).toMatchObject({
@@ -20,6 +20,11 @@ describe('signaling: connect', () => {
     expect(connected.participant.sid).toMatch(/^PA/);
     expect(connected.published).toEqual({ revision: 1, tracks: [{ id: 'a-audio', sid: expect.stringMatching(/^MT/), state: 'ready' }] });
     expect(connected.peer_connections[0].description.type).toBe('close');
+    // An explicit false: twilio-video reads a missing is_recording as true.
+    expect(connected.recording).toEqual({ revision: 1, is_recording: false });
+    // Without a media server (SFU_URL unset here) media is relayed peer to peer, and nothing serves
+    // the media-signaling features the client asked for: none is announced, as in Twilio P2P rooms.
+    expect(connected.media_signaling).toBeUndefined();
 
     const bob = await SignalingClient.join(room, 'bob', { tracks: [videoTrack('b-video')] });
     expect(bob.connected.participants).toEqual([

@@ -43,6 +43,10 @@ describe('signaling: malformed frames from one participant', () => {
     ['peer_connections that is an object', '{"type":"msg","body":{"type":"update","peer_connections":{"id":"x"}}}'],
     ['a peer connection without id', '{"type":"msg","body":{"type":"update","peer_connections":[{"description":{"type":"offer","revision":1}}]}}'],
     ['an unknown description type', '{"type":"msg","body":{"type":"update","peer_connections":[{"id":"x","description":{"type":"shout","revision":1}}]}}'],
+    ['a bandwidth profile that is not an object', '{"type":"msg","body":{"type":"update","bandwidth_profile":"fast"}}'],
+    ['a bandwidth limit that is not a number', '{"type":"msg","body":{"type":"update","bandwidth_profile":{"video":{"max_subscription_bandwidth":"lots"}}}}'],
+    ['an unknown bandwidth profile mode', '{"type":"msg","body":{"type":"update","bandwidth_profile":{"video":{"mode":"theatre"}}}}'],
+    ['an unknown switch-off mode', '{"type":"msg","body":{"type":"update","bandwidth_profile":{"video":{"track_switch_off":"sometimes"}}}}'],
     ['a binary frame', 'BINARY'],
   ];
   it.each(bad)('answers %s with 53004 to the sender only', async (_label, frame) => {

@@ -7,6 +7,8 @@ export interface ConnectOptions {
   tracks?: unknown[];
   /** Id of the client's own initial peer connection (random by default). */
   offerId?: string;
+  /** Media-signaling features to ask for (`dominantSpeaker: true` asks for active_speaker, …). */
+  mediaSignaling?: string[];
 }
 
 export function connectMessage(room: string, jwt: string, opts: ConnectOptions = {}) {
@@ -20,7 +22,7 @@ export function connectMessage(room: string, jwt: string, opts: ConnectOptions =
     participant: { revision: 1, tracks: opts.tracks ?? [] },
     peer_connections: [{ id: opts.offerId ?? crypto.randomUUID(), description: { type: 'offer', revision: 1, sdp: 'v=0\r\n' } }],
     publisher: { name: 'atrium-tests', sdk_version: '2.36.0', user_agent: 'scripted' },
-    media_signaling: {},
+    media_signaling: Object.fromEntries((opts.mediaSignaling ?? []).map((f) => [f, { transports: [{ type: 'data-channel' }] }])),
     subscribe: { rules: [{ type: 'include', all: true }], revision: 1 },
   };
 }

@@ -43,14 +43,14 @@ export class SignalingClient {
   }
 
   /** Opens a socket and connects as `identity` the way the client does (hello carrying connect). */
-  static async join(room: string, identity: string, opts: { tracks?: any[]; token?: string; offerId?: string } = {}) {
+  static async join(room: string, identity: string, opts: { tracks?: any[]; token?: string; offerId?: string; mediaSignaling?: string[] } = {}) {
     const c = await SignalingClient.open(room);
     c.send({
       type: 'hello',
       id: crypto.randomUUID(),
       timeout: 5000,
       version: 2,
-      body: connectMessage(room, opts.token ?? (await token(identity)), { tracks: opts.tracks, offerId: opts.offerId }),
+      body: connectMessage(room, opts.token ?? (await token(identity)), { tracks: opts.tracks, offerId: opts.offerId, mediaSignaling: opts.mediaSignaling }),
     });
     await c.next((f) => f.type === 'msg' && (f.body.type === 'connected' || f.body.type === 'error'));
     return c;
