@@ -106,7 +106,6 @@ describe('network quality', () => {
         500,
       );
       expect(relay.counts.dropped).toBeGreaterThan(0);
-      console.log(JSON.stringify((await sfu.call<any>('GET', '/v1/stats')).body.detail.map((r: any) => r.sessions.map((s: any) => s.signaling.quality))));
       for (const ms of Object.values(firstLevelMs)) expect(ms).toBeLessThan(10_000);
       console.log(`first level after joining (ms): ${JSON.stringify(firstLevelMs)}; then ${JSON.stringify(levels)}; relay ${JSON.stringify(relay.counts)}`);
       await Promise.all([alice, bob, carol].map((c) => c.close()));
