@@ -1,6 +1,9 @@
 import { senderReport } from '../rtp/rtcp';
 import { rewriteHeader, seqDiff } from '../rtp/rtp';
 
+/** Sequence numbers remembered for comparing receiver reports with what was sent (a few seconds of video). */
+const SENT_HISTORY = 512;
+
 /** Where a forwarder's packets go: one line of a subscriber's peer connection. */
 export interface ForwarderOutput {
   send(packet: Buffer): boolean;
@@ -23,6 +26,12 @@ export class Forwarder {
   private started = false;
   /** The first sequence number sent (what a subscriber's extended highest sequence number counts from). */
   private firstSeq: number | null = null;
+  /**
+   * How many packets had been sent once each of the last SENT_HISTORY sequence numbers went out:
+   * a receiver report's highest sequence number then says exactly how many it could have received.
+   */
+  private readonly sentCount = new Uint32Array(SENT_HISTORY);
+  private readonly sentSeq = new Int32Array(SENT_HISTORY).fill(-1);
   /** Counts for sender reports. */
   private packets = 0;
   private octets = 0;
@@ -58,6 +67,8 @@ export class Forwarder {
     rewriteHeader(packet, this.payloadType, outSeq, outTs, this.ssrc);
     if (!this.out.send(packet)) return;
     this.firstSeq ??= outSeq;
+    this.sentSeq[outSeq % SENT_HISTORY] = outSeq;
+    this.sentCount[outSeq % SENT_HISTORY] = this.packets + 1;
     if (seqDiff(outSeq, this.lastSeq) > 0 || this.packets === 0) {
       this.lastSeq = outSeq;
       this.lastTs = outTs;
@@ -76,9 +87,15 @@ export class Forwarder {
     this.started = false;
   }
 
-  /** Packets sent so far, and the first sequence number: what the subscriber's reports are compared with. */
-  get sent(): { packets: number; firstSeq: number | null } {
-    return { packets: this.packets, firstSeq: this.firstSeq };
+  /** The first sequence number sent, or null before anything was. */
+  get first(): number | null {
+    return this.firstSeq;
+  }
+
+  /** How many packets had been sent up to and including `seq` (16-bit), if it is recent and was sent. */
+  sentThrough(seq: number): number | null {
+    const i = seq % SENT_HISTORY;
+    return this.sentSeq[i] === seq ? this.sentCount[i]! : null;
   }
 
   /** Maps a sender report of the current source to this stream (lip sync and RTT for the subscriber). */

@@ -11,6 +11,9 @@ import type { TrackRef } from '../types';
 import type { Line, LineCodec } from './lines';
 import type { Peer } from './peer';
 
+/** Fewest packets sent between two receiver reports that a downstream loss figure is taken from. */
+const MIN_REPORT_PACKETS = 50;
+
 /** Bits per second Opus speech needs (twilio-video's default audio is about 32 kbit/s). */
 const AUDIO_NEEDED = 24_000;
 
@@ -311,21 +314,32 @@ export class SessionMedia {
   /**
    * Loss between the server and the subscriber on one line. The report's own fraction lost counts
    * the gaps the publisher's uplink left too (the server forwards what it got, numbering intact);
-   * what the server sent is known here, so the path's loss is what was sent and not received
-   * since the last report.
+   * the server knows how many packets it had sent up to the report's highest sequence number, so
+   * the path's loss is what was sent and not received between two reports at least
+   * MIN_REPORT_PACKETS apart (reports come with every NACK, and a few packets say nothing).
    */
   private downstreamReport(line: Line, highestSeq: number, cumulativeLost: number, jitter: number): void {
-    const { packets, firstSeq } = this.forwarders.get(line.mid)?.sent ?? { packets: 0, firstSeq: null };
-    if (firstSeq === null) return;
-    // The extended highest sequence number counts cycles; the first one sent had cycle 0.
-    const received = highestSeq - firstSeq + 1 - cumulativeLost;
+    const f = this.forwarders.get(line.mid);
+    const first = f?.first ?? null;
+    const sent = f?.sentThrough(highestSeq & 0xffff) ?? null;
     const prior = this.downstreamReports.get(line.mid);
-    let fractionLost = prior?.fractionLost ?? 0;
-    if (prior && packets > prior.sent) {
-      const lost = Math.min(1, Math.max(0, 1 - (received - prior.received) / (packets - prior.sent)));
-      fractionLost = fractionLost * 0.5 + lost * 0.5;
+    const jitterSeconds = jitter / (line.kind === 'audio' ? 48_000 : 90_000);
+    if (first === null || sent === null) {
+      if (prior) prior.jitter = jitterSeconds;
+      return;
     }
-    this.downstreamReports.set(line.mid, { fractionLost, jitter: jitter / (line.kind === 'audio' ? 48_000 : 90_000), sent: packets, received });
+    // The extended highest sequence number counts cycles from the first one the subscriber got.
+    const received = highestSeq - first + 1 - cumulativeLost;
+    if (!prior) {
+      this.downstreamReports.set(line.mid, { fractionLost: 0, jitter: jitterSeconds, sent, received });
+      return;
+    }
+    prior.jitter = jitterSeconds;
+    if (sent - prior.sent < MIN_REPORT_PACKETS) return;
+    const lost = Math.min(1, Math.max(0, 1 - (received - prior.received) / (sent - prior.sent)));
+    prior.fractionLost = prior.fractionLost * 0.5 + lost * 0.5;
+    prior.sent = sent;
+    prior.received = received;
   }
 
   /** What a subscriber says about a track it receives: key frame requests and loss go to its publisher. */
