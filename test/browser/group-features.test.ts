@@ -47,6 +47,21 @@ async function videoBytesOver(client: TestClient, trackSid: string, ms: number):
   return ((await client.videoBytesReceived())[trackSid] ?? 0) - before;
 }
 
+/** Each session's level at the media server, and its paths' levels with their figures: for failure messages. */
+async function qualityAtServer(): Promise<string> {
+  type Path = { fractionLost: { fractionLost: number | null }; latency: { jitter: number | null; rtt: number | null }; bandwidth: { available: number | null } };
+  type Kind = { send: number; recv: number; sendStats: Path; recvStats: Path };
+  type Quality = { level: number; audio: Kind; video: Kind } | null;
+  const stats = (await sfu.call<{ detail: { sessions: { id: string; signaling: { quality: Quality } }[] }[] }>('GET', '/v1/stats')).body;
+  const path = (p: Path) => `loss ${p.fractionLost.fractionLost?.toFixed(3)} rtt ${p.latency.rtt} jitter ${p.latency.jitter?.toFixed(3)} available ${p.bandwidth.available}`;
+  return stats.detail
+    .flatMap((r) => r.sessions)
+    .map(({ id, signaling: { quality: q } }) =>
+      q ? `${id}: ${q.level} [audio ${q.audio.send}/${q.audio.recv} (${path(q.audio.sendStats)} | ${path(q.audio.recvStats)}), video ${q.video.send}/${q.video.recv} (${path(q.video.sendStats)} | ${path(q.video.recvStats)})]` : `${id}: none`,
+    )
+    .join('; ');
+}
+
 describe('the dominant speaker', () => {
   it('is the one participant whose microphone is on, within 5 s, and it stays', async () => {
     const room = uniqueRoom('speaker');
@@ -96,13 +111,17 @@ describe('network quality', () => {
         firstLevelMs[c.identity] = first.at - joinedAt[c.identity]!;
       }
       // Levels follow what was measured over the last seconds: carol's falls, the others' stay up.
+      let last: unknown;
+      let serverQuality = '';
       const levels = await waitUntil(
         async () => {
           const [a, b, c] = await Promise.all([alice.networkQuality(), bob.networkQuality(), carol.networkQuality()]);
+          last = { alice: a, bob: b, carol: c };
+          serverQuality = await qualityAtServer();
           return c.local! < Math.min(a.local!, b.local!) && a.remote.carol! < a.remote.bob! ? { alice: a, bob: b, carol: c } : undefined;
         },
         20_000,
-        () => 'carol to have a lower level than alice and bob, in her view and in theirs',
+        () => `carol to have a lower level than alice and bob, in her view and in theirs; last ${JSON.stringify(last)}, at the media server ${serverQuality}`,
         500,
       );
       expect(relay.counts.dropped).toBeGreaterThan(0);
@@ -166,6 +185,14 @@ describe('track switch-off', () => {
     const offEvents = (await carol.events()).filter(isType('trackSwitchedOff'));
     expect(offEvents.map((e) => e.trackSid)).not.toContain(high);
     expect(await videoBytesOver(carol, low!, 2_000)).toBeLessThan(500);
+
+    // The publishers swap priorities mid-call: the switch follows.
+    const swappedAt = Date.now();
+    await alice.setPublishPriority('video', 'low');
+    await bob.setPublishPriority('video', 'high');
+    await carol.waitForEvent(isType('trackSwitchedOn', (e) => e.trackSid === low && e.at >= swappedAt), "bob's video switched on once it is high priority", 10_000);
+    await carol.waitForEvent(isType('trackSwitchedOff', (e) => e.trackSid === high && e.at >= swappedAt), "alice's video switched off once it is low priority", 10_000);
+    await carol.expectVideoFlowing([low!]);
     await Promise.all([alice, bob, carol].map((c) => c.close()));
   });
 });

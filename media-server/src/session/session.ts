@@ -129,7 +129,10 @@ export class Session {
     return this.serialize(async () => {
       this.wanted = new Map(tracks.map((t) => [trackKey(t.session, t.id), t]));
       this.dirty = true;
-      return this.offer();
+      const out = await this.offer();
+      // Publishers' priorities may have changed without anything to renegotiate.
+      this.signaling.reallocate();
+      return out;
     });
   }
 
@@ -323,7 +326,10 @@ export class Session {
       const next = this.wanted.has(key) ? undefined : samePublisherTrack(key);
       if (next && next.kind === ref.kind) this.media.repoint(line, next, this.codecOf(line));
       const current = line.downstream!.ref;
-      if (this.wanted.has(trackKey(current.session, current.id))) {
+      const still = this.wanted.get(trackKey(current.session, current.id));
+      if (still) {
+        // The same track; its publisher's priority may have changed.
+        line.downstream!.ref = still;
         carried.add(trackKey(current.session, current.id));
         continue;
       }
