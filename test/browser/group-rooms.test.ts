@@ -407,7 +407,7 @@ describe('Atrium itself restarting mid-call', () => {
 describe('a publisher sending VP8 simulcast', () => {
   const pool = clientsFor();
 
-  it('has its highest flowing layer forwarded (one of several), and the subscriber decodes it', async () => {
+  it('has its highest flowing layer forwarded, and the lowest to a subscriber that shows it small; both decode it', async () => {
     const room = uniqueRoom('simulcast');
     const [alice, bob] = await Promise.all([pool().open(), pool().open()]);
     const { roomSid } = await alice.join('alice', room, { simulcast: true });
@@ -429,5 +429,24 @@ describe('a publisher sending VP8 simulcast', () => {
     );
     console.log(`simulcast: ${published.layers} layers signaled, ${published.flowingLayers.join(', ')} flowing, ${published.forwardedLayer} forwarded`);
     expect((await alice.connectionStats()).outboundStreams).toBeGreaterThan(2);
+
+    // Carol shows alice small: she gets the lowest layer, while bob still gets the highest.
+    const carol = await pool().open();
+    await carol.join('carol', room, { connectOptions: { bandwidthProfile: { video: { clientTrackSwitchOffControl: 'manual', contentPreferencesMode: 'manual' } } } });
+    const [atCarol] = sidsOf(await carol.waitForSubscriptions([{ identity: 'alice', kind: 'video' }]), 'alice', 'video');
+    await carol.setRenderDimensions(atCarol!, 160, 120);
+    const layered = await waitUntil(
+      async () => {
+        const stats = (await sfu.call<{ detail: { room: string; sessions: { published: { layers: number; flowingLayers: number[]; forwardedLayers: number[] }[] }[] }[] }>('GET', '/v1/stats')).body;
+        const p = stats.detail.find((r) => r.room === roomSid)?.sessions.flatMap((s) => s.published).find((x) => x.layers > 1);
+        lastStats = p;
+        return p && p.forwardedLayers.length === 2 && p.forwardedLayers.includes(p.flowingLayers[0]!) && p.forwardedLayers.includes(Math.max(...p.flowingLayers)) ? p : undefined;
+      },
+      15_000,
+      () => `one subscriber on the lowest flowing layer and one on the highest; ${JSON.stringify(lastStats)}`,
+    );
+    await carol.expectVideoFlowing([atCarol!]);
+    await bob.expectVideoFlowing(sidsOf(subs, 'alice', 'video'));
+    console.log(`simulcast per subscriber: layers ${layered.forwardedLayers.join(' and ')} forwarded`);
   });
 });

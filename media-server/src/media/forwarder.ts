@@ -44,6 +44,14 @@ export class Forwarder {
     private readonly out: ForwarderOutput,
   ) {}
 
+  /** The highest simulcast layer (0 the lowest) this subscriber is to get: its bandwidth and render size decide. */
+  maxLayer = Infinity;
+
+  /** The SSRC of the publisher's stream it forwards now (with simulcast, its layer's); null before the first or while paused. */
+  get source(): number | null {
+    return this.sourceSsrc;
+  }
+
   /** Whether it still waits for a key frame before forwarding anything. */
   get waitingForKeyFrame(): boolean {
     return this.video && !this.started;

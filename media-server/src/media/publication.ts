@@ -38,6 +38,12 @@ interface StreamState {
   /** Interarrival jitter (RFC 3550 §6.4.1), in RTP clock units, and the last packet's transit time. */
   jitter: number;
   transit: number | null;
+  /** Bytes received, at the last tick, and the bitrate over the last tick. */
+  bytes: number;
+  bytesPrior: number;
+  bitrate: number;
+  /** Picture height its last key frame carried (VP8), 0 before one. */
+  height: number;
 }
 
 /**
@@ -45,16 +51,17 @@ interface StreamState {
  * to every subscriber's forwarder, and what a receiver owes a sender sent back upstream: receiver
  * reports, NACKs for packets lost on the way in, key frame requests (from subscribers, throttled),
  * and a bitrate estimate (REMB) that backs off when the publisher's uplink or a subscriber's
- * downlink loses packets. With simulcast, one layer is forwarded: the highest that is flowing.
+ * downlink loses packets. With simulcast, each subscriber gets one layer: the highest that is
+ * flowing, up to the highest its forwarder allows (Forwarder.maxLayer: its bandwidth and render
+ * size), switched at a key frame of the new layer.
  */
 export class Publication {
   readonly sinks = new Set<Forwarder>();
   private readonly streams = new Map<number, StreamState>();
   /** Simulcast layers (lowest first) when the publisher sends several; empty otherwise. */
   private layers: number[] = [];
-  private forwardedSsrc: number | null = null;
-  private wantedSsrc: number | null = null;
-  private lastPliAt = 0;
+  /** When a key frame was last asked for, per SSRC. */
+  private readonly lastPliAt = new Map<number, number>();
   private bitrate = REMB_START;
   /** Worst fraction lost a subscriber reported since the last estimate. */
   private downstreamLoss = 0;
@@ -70,14 +77,19 @@ export class Publication {
   /** What the publisher sends, as measured here at the last tick (network quality, switch-off). */
   readonly measured = { bitrate: 0, fractionLost: 0, jitterSeconds: 0, width: 0, height: 0 };
 
-  /** Counters, and for simulcast the layers signaled, those flowing now, and the one forwarded. */
+  /** Counters, and for simulcast the layers signaled, those flowing now, and the ones forwarded (the highest, and each subscriber's). */
   get stats() {
-    const now = Date.now();
-    const flowing = this.layers.flatMap((ssrc, i) => {
-      const s = this.streams.get(ssrc);
-      return s && now - s.lastPacketAt < LAYER_ACTIVE_MS ? [i] : [];
-    });
-    return { ...this.counters, ...this.measured, layers: this.layers.length, flowingLayers: flowing, forwardedLayer: this.forwardedSsrc === null ? null : this.layers.indexOf(this.forwardedSsrc) };
+    const flowing = this.flowing(Date.now());
+    const forwarded = [...this.sinks].map((f) => (f.source === null ? null : this.layers.indexOf(f.source))).filter((i): i is number => i !== null && i >= 0);
+    return {
+      ...this.counters,
+      ...this.measured,
+      layers: this.layers.length,
+      flowingLayers: flowing,
+      layerBitrates: this.layerBitrates(),
+      forwardedLayer: forwarded.length ? Math.max(...forwarded) : null,
+      forwardedLayers: forwarded,
+    };
   }
 
   constructor(
@@ -111,18 +123,22 @@ export class Publication {
     this.counters.bytes += packet.length;
     const video = this.kind === 'video';
     const key = video && isKeyFrame(packet, this.codec);
-    if (this.layers.length && !this.chooseLayer(ssrc, key, now)) return;
-    this.streamBytes += packet.length;
-    if (this.audioLevelId !== null) {
-      const level = extension(packet, this.audioLevelId);
-      if (level && level.length > 0) this.speech.record(level[0]! & 0x7f, now);
-    }
-    if (key && this.codec === 'VP8') {
-      const size = vp8KeyFrameSize(packet);
-      if (size) {
+    stream.bytes += packet.length;
+    // The track's bitrate and picture size are its best layer's (with simulcast, the highest flowing).
+    const best = !this.layers.length || ssrc === this.layerFor(Infinity, this.flowing(now));
+    if (best) this.streamBytes += packet.length;
+    const size = key && this.codec === 'VP8' ? vp8KeyFrameSize(packet) : null;
+    if (size) {
+      stream.height = size.height;
+      if (best) {
         this.measured.width = size.width;
         this.measured.height = size.height;
       }
+    }
+    if (this.layers.length) return this.forwardLayer(packet, ssrc, seq, key, now);
+    if (this.audioLevelId !== null) {
+      const level = extension(packet, this.audioLevelId);
+      if (level && level.length > 0) this.speech.record(level[0]! & 0x7f, now);
     }
     if (this.sinks.size === 0) return;
     const bytes = payloadLength(packet);
@@ -152,15 +168,39 @@ export class Publication {
     }
   }
 
-  /** A subscriber lost a key frame (PLI/FIR), or has just started: ask the publisher for one. */
-  requestKeyFrame(now = Date.now()): void {
-    if (this.kind !== 'video' || now - this.lastPliAt < PLI_INTERVAL_MS) return;
-    const target = this.wantedSsrc ?? this.forwardedSsrc ?? [...this.streams.keys()][0];
+  /**
+   * A subscriber lost a key frame (PLI/FIR), or has just started: ask the publisher for one, of
+   * `ssrc` (the layer that subscriber gets), else of the layer most wanted.
+   */
+  requestKeyFrame(now = Date.now(), ssrc: number | null = null): void {
+    if (this.kind !== 'video') return;
+    const flowing = this.flowing(now);
+    const target = ssrc ?? (this.layers.length ? this.layers[flowing[flowing.length - 1] ?? 0] : [...this.streams.keys()][0]);
     // Nothing received yet: nothing to ask, and the next request must not wait for this one.
     if (target === undefined) return;
-    this.lastPliAt = now;
+    if (now - (this.lastPliAt.get(target) ?? 0) < PLI_INTERVAL_MS) return;
+    this.lastPliAt.set(target, now);
+    if (this.lastPliAt.size > 8) this.lastPliAt.delete(this.lastPliAt.keys().next().value!);
     this.counters.plisSent++;
     this.upstream.sendRtcp(pli(this.serverSsrc, target));
+  }
+
+  /** Bits per second of each simulcast layer (lowest first) over the last tick; empty without simulcast. */
+  layerBitrates(): number[] {
+    return this.layers.map((ssrc) => this.streams.get(ssrc)?.bitrate ?? 0);
+  }
+
+  /** Picture height of each simulcast layer (lowest first), 0 where no key frame said yet. */
+  layerHeights(): number[] {
+    return this.layers.map((ssrc) => this.streams.get(ssrc)?.height ?? 0);
+  }
+
+  /** Indexes of the simulcast layers flowing now (lowest first). */
+  private flowing(now: number): number[] {
+    return this.layers.flatMap((ssrc, i) => {
+      const s = this.streams.get(ssrc);
+      return s && now - s.lastPacketAt < LAYER_ACTIVE_MS ? [i] : [];
+    });
   }
 
   /** A subscriber's receiver report on its copy of this track. */
@@ -182,6 +222,8 @@ export class Publication {
     let jitter = 0;
     let worst = this.downstreamLoss;
     for (const s of this.streams.values()) {
+      if (elapsed > 0) s.bitrate = Math.round(((s.bytes - s.bytesPrior) * 8) / elapsed);
+      s.bytesPrior = s.bytes;
       if (now - s.lastPacketAt > 5_000) continue;
       const expected = s.highest - s.base + 1;
       const expectedInterval = expected - s.expectedPrior;
@@ -274,7 +316,7 @@ export class Publication {
   private stream(ssrc: number, seq: number, now: number): StreamState {
     let s = this.streams.get(ssrc);
     if (!s) {
-      s = { ssrc, highest: seq, base: seq, received: 0, expectedPrior: 0, receivedPrior: 0, lastSr: 0, lastSrAt: 0, lastPacketAt: now, missing: new Map(), jitter: 0, transit: null };
+      s = { ssrc, highest: seq, base: seq, received: 0, expectedPrior: 0, receivedPrior: 0, lastSr: 0, lastSrAt: 0, lastPacketAt: now, missing: new Map(), jitter: 0, transit: null, bytes: 0, bytesPrior: 0, bitrate: 0, height: 0 };
       s.highest = seq - 1;
       this.streams.set(ssrc, s);
       if (this.streams.size > 8) this.streams.delete(this.streams.keys().next().value!);
@@ -282,22 +324,38 @@ export class Publication {
     return s;
   }
 
-  /** Simulcast: whether this packet is of the forwarded layer, switching up or down at key frames. */
-  private chooseLayer(ssrc: number, key: boolean, now: number): boolean {
-    let best: number | null = null;
-    for (const layer of this.layers) {
-      const s = this.streams.get(layer);
-      if (s && now - s.lastPacketAt < LAYER_ACTIVE_MS) best = layer;
+  /**
+   * Simulcast: a packet of one layer goes to the subscribers whose forwarder is on that layer, or
+   * wants it and this is a key frame to switch at. Each forwarder wants the highest flowing layer
+   * its maxLayer allows (the lowest flowing one if none is that low); one that waits for a switch
+   * keeps its current layer meanwhile, and a key frame of the wanted layer is asked for.
+   */
+  private forwardLayer(packet: Buffer, ssrc: number, seq: number, key: boolean, now: number): void {
+    if (this.sinks.size === 0) return;
+    const bytes = payloadLength(packet);
+    if (bytes < 0) return;
+    const flowing = this.flowing(now);
+    const ts = timestamp(packet);
+    let out: Buffer | null = null;
+    let forwarded = 0;
+    for (const sink of this.sinks) {
+      const want = this.layerFor(sink.maxLayer, flowing);
+      const current = sink.source;
+      if (ssrc !== current && !(ssrc === want && (key || current === null))) continue;
+      if (ssrc === current && want !== undefined && want !== current) this.requestKeyFrame(now, want);
+      out ??= withoutExtensions(packet);
+      sink.forward(out, ssrc, seq, ts, key, bytes);
+      if (sink.waitingForKeyFrame) this.requestKeyFrame(now, ssrc);
+      forwarded++;
     }
-    if (best !== null && best !== this.forwardedSsrc) {
-      this.wantedSsrc = best;
-      if (ssrc === best && (key || this.forwardedSsrc === null)) {
-        this.forwardedSsrc = best;
-        this.wantedSsrc = null;
-      } else {
-        this.requestKeyFrame(now);
-      }
-    }
-    return ssrc === this.forwardedSsrc;
+    this.counters.forwarded += forwarded;
   }
+
+  /** The SSRC of the highest flowing layer at or under `maxLayer`, else of the lowest flowing one. */
+  private layerFor(maxLayer: number, flowing: number[]): number | undefined {
+    let chosen: number | undefined;
+    for (const i of flowing) if (i <= maxLayer) chosen = i;
+    return this.layers[chosen ?? flowing[0] ?? 0];
+  }
+
 }

@@ -5,7 +5,7 @@ import { MspChannel } from './channel';
 import type { Quality, QualityInputs } from './network-quality';
 import { quality, qualityMessage } from './network-quality';
 import type { VideoCandidate } from './switch-off';
-import { switchedOn } from './switch-off';
+import { allocate } from './switch-off';
 
 /** A video track the participant receives, as its session knows it. */
 export interface ReceivedVideo {
@@ -13,16 +13,21 @@ export interface ReceivedVideo {
   publisherPriority: TrackPriority;
   /** Participant sid of the publisher. */
   publisher: string;
-  /** Bits per second its publication forwards now. */
+  /** Bits per second its publication sends now, at its best layer. */
   bitrate: number;
+  /** With simulcast: each layer's bits per second and picture height, lowest first; empty otherwise. */
+  layers: number[];
+  layerHeights: number[];
+  /** The highest layer it is allowed now (Infinity: the best). */
+  layer: number;
 }
 
 /** What a session offers its media signaling. */
 export interface MspSession {
   /** Video tracks the participant receives, in subscription order. */
   receivedVideo(): ReceivedVideo[];
-  /** Stops forwarding exactly these (by sid); resumes the others. */
-  setSwitchedOff(off: ReadonlySet<string>): void;
+  /** Forwards the videos in `on` (by sid) up to their layer, and stops forwarding the others. */
+  setAllocation(on: ReadonlyMap<string, number>): void;
   /** The figures network quality is computed from, with what the client reported. */
   qualityInputs(client: ClientReport): QualityInputs;
 }
@@ -56,6 +61,7 @@ export class SessionSignaling {
   private readonly channels = new Map<MediaSignalingFeature, MspChannel>();
   /** Render hints (`enabled`) and subscriber priorities, by track sid. */
   private readonly enabled = new Map<string, boolean>();
+  private readonly renderHeights = new Map<string, number>();
   private readonly priorities = new Map<string, TrackPriority>();
   private off = new Set<string>();
   private reportedOff = new Set<string>();
@@ -106,12 +112,16 @@ export class SessionSignaling {
       publisherPriority: v.publisherPriority,
       dominant: v.publisher === dominant,
       bitrate: v.bitrate,
+      layers: v.layers,
+      layerHeights: v.layerHeights,
+      renderHeight: this.renderHeights.get(v.sid) ?? null,
       enabled: this.enabled.get(v.sid) ?? true,
       on: !this.off.has(v.sid),
+      layer: v.layer,
     }));
-    const on = switchedOn(candidates, this.profile);
+    const on = allocate(candidates, this.profile);
     this.off = new Set(received.filter((v) => !on.has(v.sid)).map((v) => v.sid));
-    this.session.setSwitchedOff(this.off);
+    this.session.setAllocation(on);
     this.report();
   }
 
@@ -177,7 +187,9 @@ export class SessionSignaling {
     for (const hint of subscriber.hints.slice(0, MAX_TRACKS)) {
       if (!isObject(hint) || typeof hint.track !== 'string' || hint.track.length > 64) continue;
       if (typeof hint.enabled === 'boolean' && (this.enabled.size < MAX_TRACKS || this.enabled.has(hint.track))) this.enabled.set(hint.track, hint.enabled);
-      // Render dimensions are acknowledged: each publication is forwarded at one layer (its highest flowing).
+      // With simulcast, the height it is shown at caps the layer it gets.
+      const height = isObject(hint.render_dimensions) ? finite(hint.render_dimensions.height, 1, 100_000) : null;
+      if (height !== null && (this.renderHeights.size < MAX_TRACKS || this.renderHeights.has(hint.track))) this.renderHeights.set(hint.track, height);
       results.push({ track: hint.track, result: 'OK' });
     }
     this.reallocate();

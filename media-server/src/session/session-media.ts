@@ -57,6 +57,8 @@ export class SessionMedia {
   private readonly rtcpSsrc = randomSsrc();
   /** Received video tracks (by sid) switched off: their lines stay, nothing is forwarded on them. */
   private switchedOff = new Set<string>();
+  /** The highest simulcast layer each received video (by sid) may get. */
+  private maxLayers = new Map<string, number>();
   /**
    * What the subscriber's receiver reports say of each downstream line (mid): loss on the way from
    * the server (0–1, smoothed), jitter in seconds, and the counts the next report is compared with.
@@ -105,6 +107,7 @@ export class SessionMedia {
       });
       this.forwarders.set(line.mid, f);
     }
+    f.maxLayer = this.maxLayers.get(ref.sid) ?? Infinity;
     if (this.switchedOff.has(ref.sid)) return;
     const p = this.room.publication(trackKey(ref.session, ref.id));
     if (p) {
@@ -114,16 +117,21 @@ export class SessionMedia {
   }
 
   /**
-   * Switches received video off (exactly the sids in `off`) and back on: a switched-off line stays
-   * negotiated but nothing is forwarded on it; switched on, it resumes at a key frame, its
-   * numbering continuing where it stopped.
+   * Forwards the received videos in `on` (by sid), each up to its simulcast layer, and switches
+   * the others off: a switched-off line stays negotiated but nothing is forwarded on it; switched
+   * on, it resumes at a key frame, its numbering continuing where it stopped.
    */
-  setSwitchedOff(off: ReadonlySet<string>, lines: Iterable<Line>, codecOf: (line: Line) => LineCodec): void {
+  setAllocation(on: ReadonlyMap<string, number>, lines: Iterable<Line>, codecOf: (line: Line) => LineCodec): void {
     const before = this.switchedOff;
-    this.switchedOff = new Set(off);
+    this.switchedOff = new Set();
+    this.maxLayers = new Map(on);
     for (const line of lines) {
       const ref = line.downstream?.ref;
-      if (!ref || ref.kind !== 'video' || line.state !== 'active') continue;
+      if (!ref || ref.kind !== 'video') continue;
+      if (!on.has(ref.sid)) this.switchedOff.add(ref.sid);
+      const f = this.forwarders.get(line.mid);
+      if (f) f.maxLayer = on.get(ref.sid) ?? Infinity;
+      if (line.state !== 'active') continue;
       const wasOff = before.has(ref.sid);
       const isOff = this.switchedOff.has(ref.sid);
       if (isOff && !wasOff) {
@@ -145,7 +153,15 @@ export class SessionMedia {
       const ref = line.downstream?.ref;
       if (!ref || ref.kind !== 'video' || (line.state !== 'active' && line.state !== 'offered')) continue;
       const p = this.room.publication(trackKey(ref.session, ref.id));
-      out.push({ sid: ref.sid, publisherPriority: ref.priority ?? 'standard', publisher: participantOf(ref.session), bitrate: p?.measured.bitrate ?? 0 });
+      out.push({
+        sid: ref.sid,
+        publisherPriority: ref.priority ?? 'standard',
+        publisher: participantOf(ref.session),
+        bitrate: p?.measured.bitrate ?? 0,
+        layers: p?.layerBitrates() ?? [],
+        layerHeights: p?.layerHeights() ?? [],
+        layer: this.maxLayers.get(ref.sid) ?? Infinity,
+      });
     }
     return out;
   }
@@ -349,8 +365,9 @@ export class SessionMedia {
     if (!p) return;
     const ssrc = line.downstream!.ssrc;
     for (const item of readRtcp(packet)) {
-      if (item.type === 'pli' && item.mediaSsrc === ssrc) p.requestKeyFrame();
-      else if (item.type === 'fir' && item.mediaSsrcs.includes(ssrc)) p.requestKeyFrame();
+      const layer = this.forwarders.get(line.mid)?.source ?? null;
+      if (item.type === 'pli' && item.mediaSsrc === ssrc) p.requestKeyFrame(Date.now(), layer);
+      else if (item.type === 'fir' && item.mediaSsrcs.includes(ssrc)) p.requestKeyFrame(Date.now(), layer);
       else if (item.type === 'report' && item.ssrc === ssrc) {
         p.subscriberLoss(item.fractionLost);
         this.downstreamReport(line, item.highestSeq, item.cumulativeLost, item.jitter);

@@ -90,7 +90,7 @@ export class Session {
     this.candidates = new RemoteCandidates(this.peer, () => [...this.lines.keys()][0] ?? '0');
     this.signaling = new SessionSignaling(participant, new Set(client.features), client.profile, {
       receivedVideo: () => this.media.receivedVideo(this.lines.values()),
-      setSwitchedOff: (off) => this.media.setSwitchedOff(off, this.lines.values(), (line) => this.codecOf(line)),
+      setAllocation: (on) => this.media.setAllocation(on, this.lines.values(), (line) => this.codecOf(line)),
       qualityInputs: (report) => this.qualityInputs(report),
     }, room);
   }

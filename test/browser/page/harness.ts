@@ -301,6 +301,12 @@ window.atriumTest = {
 
   isSwitchedOff: (trackSid) => remoteVideo(trackSid)?.isSwitchedOff ?? null,
 
+  setRenderDimensions(trackSid, width, height) {
+    const track = remoteVideo(trackSid);
+    track?.setContentPreferences({ renderDimensions: { width, height } });
+    return !!track;
+  },
+
   setPublishPriority(kind, priority) {
     room?.localParticipant.tracks.forEach((publication) => {
       if (publication.kind === kind) publication.setPriority(priority);

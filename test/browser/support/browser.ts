@@ -330,6 +330,12 @@ export class TestClient<P extends HarnessPage = Page> {
     if (!found) throw new Error(`${this.identity} has no remote video track ${trackSid}`);
   }
 
+  /** RemoteVideoTrack.setContentPreferences({renderDimensions: {width, height}}). */
+  async setRenderDimensions(trackSid: string, width: number, height: number): Promise<void> {
+    const found = await this.page.evaluate(([sid, w, h]) => (globalThis as unknown as HarnessGlobals).atriumTest.setRenderDimensions(sid, w, h), [trackSid, width, height] as const);
+    if (!found) throw new Error(`${this.identity} has no remote video track ${trackSid}`);
+  }
+
   isSwitchedOff(trackSid: string): Promise<boolean | null> {
     return this.page.evaluate((sid) => (globalThis as unknown as HarnessGlobals).atriumTest.isSwitchedOff(sid), trackSid);
   }

@@ -102,6 +102,8 @@ export interface HarnessApi {
   switchVideo(trackSid: string, on: boolean): boolean;
   /** Whether the subscribed remote video track is switched off (RemoteVideoTrack.isSwitchedOff), null if unknown. */
   isSwitchedOff(trackSid: string): boolean | null;
+  /** RemoteVideoTrack.setContentPreferences({renderDimensions}); false if no such subscribed track. */
+  setRenderDimensions(trackSid: string, width: number, height: number): boolean;
   /** LocalTrackPublication.setPriority on every local track of `kind`. */
   setPublishPriority(kind: MediaKind, priority: 'low' | 'standard' | 'high'): void;
   /**
