@@ -118,7 +118,8 @@ describe('network quality', () => {
           const [a, b, c] = await Promise.all([alice.networkQuality(), bob.networkQuality(), carol.networkQuality()]);
           last = { alice: a, bob: b, carol: c };
           serverQuality = await qualityAtServer();
-          return c.local! < Math.min(a.local!, b.local!) && a.remote.carol! < a.remote.bob! ? { alice: a, bob: b, carol: c } : undefined;
+          const known = [a.local, b.local, c.local, a.remote.carol, a.remote.bob].every((level) => typeof level === 'number');
+          return known && c.local! < Math.min(a.local!, b.local!) && a.remote.carol! < a.remote.bob! ? { alice: a, bob: b, carol: c } : undefined;
         },
         20_000,
         () => `carol to have a lower level than alice and bob, in her view and in theirs; last ${JSON.stringify(last)}, at the media server ${serverQuality}`,
