@@ -3,7 +3,7 @@
  * server like a twilio-video browser client. By default it is driven through the control API the
  * way the Room object drives it (durable-objects/room/media/sfu/sfu-media.ts):
  *
- *   PUT    /v1/sessions/{session}                {room, participant, pc}
+ *   PUT    /v1/sessions/{session}                {room, participant, pc, features?, profile?}
  *   POST   /v1/sessions/{session}/signal         {entries: [{id: pc, description: {type, revision, sdp}} | {id: pc, ice}]}
  *   PUT    /v1/sessions/{session}/subscriptions  {tracks}
  *   DELETE /v1/sessions/{session}
@@ -22,8 +22,10 @@
  * synthetic RTP (audio every 20 ms, video at `videoPps` with VP8 payload descriptors, a key frame
  * every `keyFrameInterval` packets and after every PLI or FIR), sender reports, and retransmits
  * what it is NACKed for. It counts what it receives per mid and SSRC, and records the RTCP and data
- * channel messages it gets. Every payload it sends carries a tag (its SSRC and sequence number), so
- * a receiver can tell which packet of which publisher arrived, whatever the server rewrote.
+ * channel messages it gets, on the channels the server opens too (media-signaling features' among
+ * them, which `sendOnRemoteChannel` writes to). Every payload it sends carries a tag (its SSRC and
+ * sequence number), so a receiver can tell which packet of which publisher arrived, whatever the
+ * server rewrote.
  *
  * node-datachannel quirks handled here (see media-server/src/session/peer.ts): every Track and
  * DataChannel object is retained (a collected wrapper closes the native track); negotiation is manual
@@ -123,6 +125,12 @@ export interface SyntheticParticipantOptions {
   bindAddress?: string;
   /** Packets kept per received mid for inspection (default 4000; 0 keeps only the counters, for benchmarks). */
   keepPackets?: number;
+  /** The RFC 6464 audio level (0 loudest – 127 silence, -dBov) its audio packets carry (default 30: speech); `audioLevel` changes it later. */
+  audioLevel?: number;
+  /** Media-signaling features asked for when the session is opened (`features` of PUT /v1/sessions; default none sent). */
+  features?: string[];
+  /** The video bandwidth profile sent with the session (`profile` of PUT /v1/sessions; default none sent). */
+  profile?: Record<string, unknown>;
 }
 
 /**
@@ -245,12 +253,16 @@ export class SyntheticParticipant {
   glares = 0;
   /** Date.now() when the connection first reached `connected` (ICE and DTLS done); null until then. */
   connectedAt: number | null = null;
+  /** The audio level (RFC 6464, 0–127) put in each audio packet from now on. */
+  audioLevel: number;
 
   private readonly control: ControlClient | null;
   private readonly transport: EntryTransport;
   /** Negotiating through the control API (whose calls log themselves in the transcript). */
   private readonly viaControl: boolean;
-  private readonly opts: Required<Omit<SyntheticParticipantOptions, 'control' | 'transport' | 'room' | 'participant' | 'session' | 'pc' | 'data' | 'receiveData' | 'trackIds'>>;
+  private readonly opts: Required<Omit<SyntheticParticipantOptions, 'control' | 'transport' | 'room' | 'participant' | 'session' | 'pc' | 'data' | 'receiveData' | 'trackIds' | 'audioLevel' | 'features' | 'profile'>>;
+  /** What PUT /v1/sessions carries besides room, participant and pc. */
+  private readonly sessionExtras: Record<string, unknown>;
   private readonly pc: PeerConnection;
   private readonly retained: (Track | DataChannel)[] = [];
   private readonly tracks = new Map<string, Track>();
@@ -314,6 +326,8 @@ export class SyntheticParticipant {
     };
     this.audioPayloadType = this.opts.audioPayloadType;
     this.videoPayloadType = this.opts.videoPayloadType;
+    this.audioLevel = options.audioLevel ?? 30;
+    this.sessionExtras = { ...(options.features ? { features: options.features } : {}), ...(options.profile ? { profile: options.profile } : {}) };
     const tag = `${options.participant}-${++counter}`;
     this.stream = options.trackIds?.stream ?? `stream-${tag}`;
     this.audioTrackId = this.opts.audio ? (options.trackIds?.audio ?? `audio-${tag}`) : null;
@@ -393,7 +407,7 @@ export class SyntheticParticipant {
 
   /** PUT /v1/sessions/{session}: creates the session (or finds it). Throws on anything but 200. */
   openSession(): Promise<{ id: string; pc: string; state: string }> {
-    return this.serialize(() => this.expect('PUT', this.path(), { room: this.room, participant: this.participant, pc: this.pcId }));
+    return this.serialize(() => this.expect('PUT', this.path(), { room: this.room, participant: this.participant, pc: this.pcId, ...this.sessionExtras }));
   }
 
   /** Opens the session and makes the first offer (revision 1); resolves once the answer is applied. */
@@ -513,7 +527,7 @@ export class SyntheticParticipant {
     const [min, max] = this.opts.audioPayloadBytes;
     const size = min + Math.floor(Math.random() * (max - min + 1));
     const payload = Buffer.concat([Buffer.from([0x78]), tag(this.audioSsrc, seq), filler(Math.max(0, size - 11))]);
-    const ext = this.opts.headerExtensions ? oneByteExtensions([[AUDIO_LEVEL_EXT, Buffer.from([0x80 | 30])], [MID_EXT, Buffer.from(this.audioMid)]]) : null;
+    const ext = this.opts.headerExtensions ? oneByteExtensions([[AUDIO_LEVEL_EXT, Buffer.from([0x80 | (this.audioLevel & 0x7f)])], [MID_EXT, Buffer.from(this.audioMid)]]) : null;
     const packet = rtpPacket({ payloadType: this.audioPayloadType, seq, timestamp: this.audioTs, ssrc: this.audioSsrc, marker: false, extension: ext, payload });
     const ok = this.sendOn(this.audioMid, packet);
     if (ok) {
@@ -611,6 +625,17 @@ export class SyntheticParticipant {
   /** Labels of the channels the server opened toward this participant. */
   get remoteChannelLabels(): string[] {
     return this.remoteChannels.map((c) => c.getLabel());
+  }
+
+  /** Sends a message on the (newest) channel the server opened with `label`; false if there is none open. */
+  sendOnRemoteChannel(label: string, message: string | Buffer): boolean {
+    const channel = this.remoteChannels.filter((c) => c.getLabel() === label).pop();
+    if (!channel || this.closed || !channel.isOpen()) return false;
+    try {
+      return typeof message === 'string' ? channel.sendMessage(message) : channel.sendMessageBinary(message);
+    } catch {
+      return false;
+    }
   }
 
   // ---- What arrived ----
