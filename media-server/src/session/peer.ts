@@ -115,6 +115,13 @@ export class Peer {
 
   /** Creates and applies the local offer or answer; resolves with it, ICE candidates included. */
   async localDescription(type: 'offer' | 'answer'): Promise<string> {
+    // libdatachannel closes a connection whose ICE or DTLS fails or disconnects, then ignores remote
+    // descriptions; setLocalDescription would then throw a C++ exception the binding does not catch,
+    // which aborts the process. Refused here instead, as an error of this one session.
+    const state = this.pc.signalingState();
+    if ((type === 'answer' && state === 'stable') || (type === 'offer' && state === 'have-remote-offer')) {
+      throw new Error(`no local ${type} in signaling state ${state} (connection ${this.pc.state()})`);
+    }
     this.pc.setLocalDescription(type);
     await this.gathered();
     const local = this.pc.localDescription();
