@@ -253,6 +253,8 @@ export class SyntheticParticipant {
   glares = 0;
   /** Date.now() when the connection first reached `connected` (ICE and DTLS done); null until then. */
   connectedAt: number | null = null;
+  /** Every state the connection went through, with Date.now() (failure reports). */
+  readonly states: { at: number; state: string }[] = [];
   /** The audio level (RFC 6464, 0–127) put in each audio packet from now on. */
   audioLevel: number;
 
@@ -341,6 +343,7 @@ export class SyntheticParticipant {
     this.pc = new ndc.PeerConnection(this.participant, { iceServers: [], disableAutoNegotiation: true, bindAddress: this.opts.bindAddress });
     this.pc.onLocalCandidate((candidate, m) => this.candidates.push({ candidate, mid: m }));
     this.pc.onStateChange((state) => {
+      this.states.push({ at: Date.now(), state });
       if (state === 'connected' && this.connectedAt === null) this.connectedAt = Date.now();
     });
     // Lines the server adds are described before each answer (prepareLine); keep anything the library makes itself.
@@ -709,6 +712,7 @@ export class SyntheticParticipant {
   private async createOfferNow(mutate?: (sdp: string) => string): Promise<PeerConnectionEntry> {
     this.assertOpen();
     const revision = this.maxRevisionSeen + 1;
+    this.assertCanDescribe('offer');
     this.pc.setLocalDescription('offer');
     let sdp = await this.localSdp();
     if (mutate) sdp = mutate(sdp);
@@ -780,6 +784,7 @@ export class SyntheticParticipant {
     }
     for (const line of this.readOffered(sdp)) this.prepareLine(line);
     this.pc.setRemoteDescription(sdp, 'offer');
+    this.assertCanDescribe('answer');
     this.pc.setLocalDescription('answer');
     const answer = await this.localSdp();
     await this.deliverNow([{ id: this.pcId, description: { type: 'answer', revision, sdp: answer } }]);
@@ -893,6 +898,18 @@ export class SyntheticParticipant {
     const next = this.chain.then(job, job);
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * libdatachannel closes a connection whose ICE or DTLS fails or disconnects and then ignores
+   * remote descriptions, so an offer can leave it stable; setLocalDescription would then throw a C++
+   * exception the binding does not catch, aborting the process. An error of this participant instead.
+   */
+  private assertCanDescribe(type: 'offer' | 'answer'): void {
+    const state = this.pc.signalingState();
+    if ((type === 'answer' && state === 'stable') || (type === 'offer' && state === 'have-remote-offer')) {
+      throw new Error(`${this.participant}: no local ${type} in signaling state ${state} (connection ${this.pc.state()})`);
+    }
   }
 
   private assertOpen(): void {
