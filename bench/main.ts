@@ -3,9 +3,11 @@
  * `npm run bench`: starts Atrium locally (`wrangler dev`, one fresh server per group of phases),
  * measures REST creation, joins, relay, fan-out and idle memory against floors in the same run,
  * then the media figures: the media server's CPU per forwarded packet against SRTP's cryptography
- * (bench/media.ts), and in headless Chromium the time from join to the first decoded frame and a
- * participant's upload, group room against peer-to-peer (bench/browser-media.ts). Prints a table
- * and writes bench/results/<timestamp>.json and bench/results/latest.json.
+ * (bench/media.ts), in headless Chromium the time from join to the first decoded frame and a
+ * participant's upload, group room against peer-to-peer (bench/browser-media.ts), and the capacity
+ * of one media server core with synthetic participants that join through the signaling
+ * (bench/capacity.ts). Prints a table and writes bench/results/<timestamp>.json and
+ * bench/results/latest.json.
  *
  *   --quick      small counts (about a minute and a half): checks the bench works; the figures mean little
  *   --out DIR    write the JSON files to DIR instead of bench/results
@@ -25,6 +27,8 @@ import type { FootprintPhase } from './footprint';
 import { echoTarget, measureIdle, roomsTarget } from './footprint';
 import type { BrowserMediaPhase, BrowserMediaSizes } from './browser-media';
 import { benchBrowserMedia } from './browser-media';
+import type { CapacityPhase, CapacitySizes, CapacityWindow } from './capacity';
+import { benchCapacity } from './capacity';
 import type { MediaCpuPhase, MediaCpuSizes } from './media';
 import { benchMediaCpu } from './media';
 import type { RestResult } from './rest';
@@ -47,6 +51,7 @@ interface Sizes {
   footprint: { rooms: number; idleWaitS: number };
   mediaCpu: MediaCpuSizes;
   browserMedia: BrowserMediaSizes;
+  capacity: CapacitySizes;
 }
 
 const FULL: Sizes = {
@@ -58,6 +63,7 @@ const FULL: Sizes = {
   footprint: { rooms: 1000, idleWaitS: 30 },
   mediaCpu: { steps: [1, 2, 4, 8, 16], settleS: 2, windowS: 8, floorPackets: 20_000, sendPackets: 4_800 },
   browserMedia: { joins: 8, warmupJoins: 1, uploadWarmupS: 2, uploadWindowS: 5 },
+  capacity: { mixedParticipants: 20, videoSteps: [4, 8, 12, 16, 20, 24, 28, 32, 40, 50], settleS: 2, windowS: 6, firstFrameJoins: 5, firstFrameWarmup: 1, mediaTimeoutS: 30 },
 };
 
 const QUICK: Sizes = {
@@ -69,6 +75,7 @@ const QUICK: Sizes = {
   footprint: { rooms: 20, idleWaitS: 2 },
   mediaCpu: { steps: [1, 2], settleS: 0.5, windowS: 1, floorPackets: 2_000, sendPackets: 480 },
   browserMedia: { joins: 1, warmupJoins: 0, uploadWarmupS: 0.5, uploadWindowS: 1.5 },
+  capacity: { mixedParticipants: 6, videoSteps: [4], settleS: 0.5, windowS: 1.5, firstFrameJoins: 2, firstFrameWarmup: 0, mediaTimeoutS: 20 },
 };
 
 interface Target {
@@ -96,6 +103,8 @@ export interface BenchReport {
   mediaCpu: MediaCpuPhase;
   /** Chromium: join → first decoded frame, and one participant's upload; group room vs peer-to-peer. */
   browserMedia: BrowserMediaPhase;
+  /** One media server core: a mixed room, the largest all-video room, join → first video packet; synthetic participants through the signaling. */
+  capacity: CapacityPhase;
   targets: Target[];
 }
 
@@ -138,6 +147,7 @@ export async function main(argv: string[]): Promise<void> {
 
   const mediaCpu = await benchMediaCpu(sizes.mediaCpu, log);
   const browserMedia = await benchBrowserMedia(sizes.browserMedia, log);
+  const capacity = await benchCapacity(sizes.capacity, log);
 
   const report: BenchReport = {
     version: 1,
@@ -154,6 +164,7 @@ export async function main(argv: string[]): Promise<void> {
     footprint,
     mediaCpu,
     browserMedia,
+    capacity,
     targets: [],
   };
   report.targets = targets(report);
@@ -182,12 +193,20 @@ async function withServer<T>(body: (s: AtriumServer, origin: string) => Promise<
 
 function targets(r: BenchReport): Target[] {
   const pct = (v: number) => `${round(v * 100, 1)}%`;
+  const mixed = r.capacity.mixed;
   return [
     { name: 'REST create vs new-object floor (throughput)', target: '≥ 70%', measured: pct(r.rest.createVsNewObject), met: r.rest.createVsNewObject >= 0.7 },
     { name: 'Join p50, open → connected (new ad-hoc room)', target: '< 5 ms', measured: `${r.join.newRoom.handshake.p50} ms`, met: r.join.newRoom.handshake.p50 < 5 },
     { name: 'Relay p50 vs echo floor', target: '≤ 1.3×', measured: `${r.relay.ratioP50}×`, met: r.relay.ratioP50 <= 1.3 },
     { name: `Fan-out p50 (${r.fanout.participants}th arrival → all others)`, target: '< 10 ms', measured: `${r.fanout.arrival.p50} ms`, met: r.fanout.arrival.p50 < 10 },
     { name: 'Upload per participant, group room of 4 ÷ of 2', target: '≤ 1.2×', measured: `${r.browserMedia.upload.groupRatio}×`, met: r.browserMedia.upload.groupRatio <= 1.2 },
+    { name: 'Media server CPU per forwarded packet ÷ SRTP floor', target: '≤ 5×', measured: `${r.mediaCpu.ratioToFloor}×`, met: r.mediaCpu.ratioToFloor <= 5 },
+    {
+      name: `Media server, ${mixed.participants}-party room (all audio, ${mixed.videoPublishers} video)`,
+      target: '≤ 100% of one core, loss < 1%',
+      measured: `${mixed.cpuPercent}% of a core, loss ${round(mixed.loss * 100, 2)}%`,
+      met: mixed.carried,
+    },
   ];
 }
 
@@ -234,6 +253,15 @@ function table(r: BenchReport): string {
   const up = r.browserMedia.upload;
   rows.push(['upload of one participant, group: 2 → 4', '', '', `${up.group2} → ${up.group4} B/s (${up.groupRatio}×)`]);
   rows.push(['upload, peer-to-peer (floor): 2 → 4', '', '', `${up.mesh2} → ${up.mesh4} B/s (${up.meshRatio}×)`]);
+  const cap = r.capacity;
+  const load = (w: CapacityWindow) =>
+    `${w.cpuPercent}% of a core, ${w.forwardedPps ?? 'n/a'} pps forwarded, loss ${round(w.loss * 100, 2)}%; generator ${w.benchCpuPercent}%${w.generatorLimited ? ' (could not keep up)' : ''}${w.carried ? '' : ': not carried'}`;
+  rows.push([`capacity: ${cap.mixed.participants}-party room, ${cap.mixed.videoPublishers} video`, '', '', load(cap.mixed)]);
+  for (const w of cap.videoSteps) rows.push([`capacity: all-video room of ${w.participants}`, '', '', load(w)]);
+  rows.push(['  largest all-video room carried by one core', '', '', `${cap.largestVideoRoom} participants (limited by the ${cap.videoLimitedBy}); CPU line reaches a core at ${cap.projectedVideoRoom ?? '?'}`]);
+  rows.push(['  pinned (taskset); load average at start, end', '', '', `${cap.pinned ? `server CPU ${cap.pinned.server}, generator CPU ${cap.pinned.bench}` : 'no'}; ${cap.loadAverage.start[0]}, ${cap.loadAverage.end[0]}`]);
+  const join = cap.firstFrame;
+  rows.push([`capacity: join → first video packet (room of ${join.roomSize})`, ...lat(join.total), `connected p50 ${join.connected.p50}; answer ${join.answered.p50}; ICE+DTLS ${join.pcConnected.p50}`]);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];

@@ -164,7 +164,7 @@ export async function benchMediaCpu(sizes: MediaCpuSizes, log: (line: string) =>
 
 // ---- The media server under load ----
 
-type ThreadCpu = MediaCpuPhase['atLargest']['threads'];
+export type ThreadCpu = MediaCpuPhase['atLargest']['threads'];
 
 async function serverSteps(sizes: MediaCpuSizes): Promise<{ steps: MediaCpuStep[]; threads: ThreadCpu }> {
   const sfu = await startMediaServer();
@@ -266,7 +266,7 @@ async function measureWindow(
 }
 
 /** CPU per thread name over a window (threads alive at both ends), % of one core, busiest first. */
-function byThreadName(pid: number, a: ProcessCpu, b: ProcessCpu, dt: number): ThreadCpu {
+export function byThreadName(pid: number, a: ProcessCpu, b: ProcessCpu, dt: number): ThreadCpu {
   const before = new Map(a.threads.map((t) => [t.tid, t.cpuSeconds]));
   const out = new Map<string, { count: number; cpu: number }>();
   for (const t of b.threads) {
@@ -351,7 +351,7 @@ function ntpNow(): bigint {
   return (BigInt(Math.floor(ms / 1000)) << 32n) | BigInt(Math.floor(((ms % 1000) / 1000) * 2 ** 32));
 }
 
-function leastSquares(xs: number[], ys: number[]): { slope: number; intercept: number; r2: number } {
+export function leastSquares(xs: number[], ys: number[]): { slope: number; intercept: number; r2: number } {
   const n = xs.length;
   if (n === 0) return { slope: 0, intercept: 0, r2: 0 };
   const mx = xs.reduce((s, v) => s + v, 0) / n;

@@ -52,19 +52,7 @@ export const totalCpuSeconds = (s: ProcSample[]) => s.reduce((sum, p) => sum + p
 
 /** TCP ports the process listens on: its socket inodes matched against the LISTEN rows of /proc/net/tcp. */
 export function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodes.add(m[1] as string);
-      } catch {
-        // The descriptor closed while we looked.
-      }
-    }
-  } catch {
-    return [];
-  }
+  const inodes = socketInodes(pid);
   const ports: number[] = [];
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
@@ -122,4 +110,45 @@ export function processCpu(pid: number): ProcessCpu {
     threads,
     rssKiB: rss ? Number(rss[1]) : 0,
   };
+}
+
+/** The inodes of a process's sockets (its file descriptors that are sockets). */
+function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1] as string);
+      } catch {
+        // The descriptor closed while we looked.
+      }
+    }
+  } catch {
+    // The process is gone.
+  }
+  return inodes;
+}
+
+/**
+ * Datagrams the kernel dropped on arrival at the process's UDP sockets (their receive buffers were
+ * full), so far: the `drops` column of /proc/net/udp and udp6 for the sockets it holds now.
+ */
+export function udpDrops(pid: number): number {
+  const inodes = socketInodes(pid);
+  let drops = 0;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // inode is the tenth column, drops the last.
+      if (cols.length >= 13 && inodes.has(cols[9] as string)) drops += Number(cols[cols.length - 1]);
+    }
+  }
+  return drops;
 }

@@ -1,9 +1,11 @@
 /// <reference types="node" />
 /**
  * `npm run bench -- --quick` end to end: the bench starts its own servers (a media server and
- * headless Chromium too), measures every figure and writes its JSON. Only the shape is checked
+ * headless Chromium too), measures every figure and writes its JSON. Mostly the shape is checked
  * (every figure present, finite and positive where it must be): timings on a shared CI machine say
- * nothing, so there are no thresholds here. Needs Debian's Chromium (`npm run test:node` installs it).
+ * nothing, so there are no timing thresholds here. What is checked beyond the shape is that media
+ * flows: in the capacity phase's rooms, every synthetic participant (joined through the signaling)
+ * received every other's tracks. Needs Debian's Chromium (`npm run test:node` installs it).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,7 +20,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 function runQuickBench(): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bench/run.mjs', '--quick', '--out', outDir], { cwd: REPO_ROOT, timeout: 420_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile(process.execPath, ['bench/run.mjs', '--quick', '--out', outDir], { cwd: REPO_ROOT, timeout: 540_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
       err ? reject(new Error(`bench failed: ${err.message}\n${stderr}`)) : resolve({ stdout, stderr }),
     );
   });
@@ -123,7 +125,29 @@ describe('npm run bench -- --quick', () => {
     expect(bm.upload.meshRatio).toBeGreaterThan(0);
     expect(stdout).toContain('first frame, group room');
 
-    expect(r.targets.map((t: { name: string }) => t.name)).toHaveLength(5);
+    const cap = r.capacity;
+    expect(cap.mixed).toMatchObject({ participants: 6, videoPublishers: 2 });
+    expect(cap.videoSteps.length).toBeGreaterThanOrEqual(1);
+    expect(cap.videoSteps[0]).toMatchObject({ participants: 4, videoPublishers: 4 });
+    for (const w of [cap.mixed, ...cap.videoSteps]) {
+      // Every subscriber received media from every publisher, and none of those lines fell silent in the window.
+      expect(w.missing).toEqual([]);
+      expect(w.missingCount).toBe(0);
+      expect(w.silentLines).toBe(0);
+      // Each publisher's audio (50 pps) to every other participant, and the video (35 pps) of those that send it: at least half of that arrived.
+      const nominal = w.participants * (w.participants - 1) * 50 + w.videoPublishers * (w.participants - 1) * 35;
+      expect(w.receivedPps).toBeGreaterThan(nominal / 2);
+      expect(w.forwardedPps).toBeGreaterThan(nominal / 2);
+      expect(w.cpuPercent).toBeGreaterThan(0);
+      expect(w.loss).toBeGreaterThanOrEqual(0);
+      expect(w.loss).toBeLessThanOrEqual(1);
+      expect(w.threads.length).toBeGreaterThan(0);
+    }
+    expect(cap.firstFrame.roomSize).toBe(6);
+    for (const figure of [cap.firstFrame.total, cap.firstFrame.connected, cap.firstFrame.answered, cap.firstFrame.pcConnected, cap.firstFrame.firstAudio]) summary(figure, 2);
+    expect(stdout).toContain('capacity: join → first video packet');
+
+    expect(r.targets.map((t: { name: string }) => t.name)).toHaveLength(7);
     expect(r.targets.map((t: { name: string }) => t.name)).toContain('Upload per participant, group room of 4 ÷ of 2');
-  }, 480_000);
+  }, 600_000);
 });
