@@ -198,7 +198,8 @@ export class SessionMedia {
       const r = this.downstreamReports.get(line.mid);
       if (!r) continue;
       fractionLost = Math.max(fractionLost, r.fractionLost);
-      jitter = Math.max(jitter, r.jitter);
+      // The publisher's own jitter (its uplink's) arrives with its packets; this path adds the rest.
+      jitter = Math.max(jitter, r.jitter - (p?.measured.jitterSeconds ?? 0));
     }
     return any ? { bitrate, needed: null, available: null, fractionLost, jitter: kind === 'audio' ? jitter : null, rtt: null } : null;
   }
