@@ -87,7 +87,8 @@ export class CapacityRoom {
     } catch (err) {
       const frames = p.client.frames.slice(-8).map((f) => (f?.type === 'msg' ? `msg ${f.body?.type}${f.body?.peer_connections ? ` (${f.body.peer_connections.length} entries)` : ''}` : String(f?.type)));
       await p.leave().catch(() => p.close());
-      throw new Error(`p${n}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; errors ${JSON.stringify(p.errors)}; last frames: ${frames.join(', ')}`);
+      const states = p.media.states.map((x) => x.state).join(' → ') || 'none';
+      throw new Error(`p${n}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; connection states ${states}; errors ${JSON.stringify(p.errors)}; last frames: ${frames.join(', ')}`);
     }
     this.members.push(p);
     this.pacer.add(p.media);

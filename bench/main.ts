@@ -204,7 +204,7 @@ function targets(r: BenchReport): Target[] {
     {
       name: `Media server, ${mixed.participants}-party room (all audio, ${mixed.videoPublishers} video)`,
       target: '≤ 100% of one core, loss < 1%',
-      measured: `${mixed.cpuPercent}% of a core, loss ${round(mixed.loss * 100, 2)}%`,
+      measured: `${mixed.cpuPercent}% of a core, loss ${round(mixed.loss * 100, 2)}%, ${round(mixed.delivered * 100, 1)}% delivered`,
       met: mixed.carried,
     },
   ];
@@ -255,9 +255,9 @@ function table(r: BenchReport): string {
   rows.push(['upload, peer-to-peer (floor): 2 → 4', '', '', `${up.mesh2} → ${up.mesh4} B/s (${up.meshRatio}×)`]);
   const cap = r.capacity;
   const load = (w: CapacityWindow) =>
-    `${w.cpuPercent}% of a core, ${w.forwardedPps ?? 'n/a'} pps forwarded, loss ${round(w.loss * 100, 2)}%; generator ${w.benchCpuPercent}%${w.generatorLimited ? ' (could not keep up)' : ''}${w.carried ? '' : ': not carried'}`;
+    `${w.cpuPercent}% of a core, ${w.forwardedPps ?? 'n/a'} pps forwarded, ${round(w.delivered * 100, 1)}% delivered, loss ${round(w.loss * 100, 2)}%; generator ${w.benchCpuPercent}%${w.generatorLimited ? ' (the limit)' : ''}${w.carried ? '' : ': not carried'}`;
   rows.push([`capacity: ${cap.mixed.participants}-party room, ${cap.mixed.videoPublishers} video`, '', '', load(cap.mixed)]);
-  for (const w of cap.videoSteps) rows.push([`capacity: all-video room of ${w.participants}`, '', '', load(w)]);
+  for (const w of cap.videoSteps) rows.push([`capacity: all-video room of ${w.size}${w.participants < w.size ? ` (${w.participants} joined)` : ''}`, '', '', load(w)]);
   rows.push(['  largest all-video room carried by one core', '', '', `${cap.largestVideoRoom} participants (limited by the ${cap.videoLimitedBy}); CPU line reaches a core at ${cap.projectedVideoRoom ?? '?'}`]);
   rows.push(['  pinned (taskset); load average at start, end', '', '', `${cap.pinned ? `server CPU ${cap.pinned.server}, generator CPU ${cap.pinned.bench}` : 'no'}; ${cap.loadAverage.start[0]}, ${cap.loadAverage.end[0]}`]);
   const join = cap.firstFrame;

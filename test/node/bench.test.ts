@@ -139,6 +139,7 @@ describe('npm run bench -- --quick', () => {
       expect(w.receivedPps).toBeGreaterThan(nominal / 2);
       expect(w.forwardedPps).toBeGreaterThan(nominal / 2);
       expect(w.cpuPercent).toBeGreaterThan(0);
+      expect(w.delivered).toBeGreaterThan(0.5);
       expect(w.loss).toBeGreaterThanOrEqual(0);
       expect(w.loss).toBeLessThanOrEqual(1);
       expect(w.threads.length).toBeGreaterThan(0);
