@@ -11,7 +11,10 @@ export class DataSink {
   private open = false;
   private closed = false;
 
-  constructor(readonly channel: DataChannel) {
+  constructor(
+    readonly channel: DataChannel,
+    private readonly maxQueued = MAX_QUEUED,
+  ) {
     channel.onOpen(() => {
       this.open = true;
       const queued = this.queue;
@@ -27,7 +30,7 @@ export class DataSink {
   send(message: Message): void {
     if (this.closed) return;
     if (!this.open) {
-      if (this.queue.length >= MAX_QUEUED) this.queue.shift();
+      if (this.queue.length >= this.maxQueued) this.queue.shift();
       this.queue.push(message);
       return;
     }

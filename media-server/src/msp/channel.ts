@@ -1,4 +1,5 @@
 import type { DataChannel } from 'node-datachannel';
+import { DataSink } from '../data/data-relay';
 
 /** Messages held while the channel opens; a client that never opens it loses the oldest. */
 const MAX_QUEUED = 64;
@@ -12,24 +13,14 @@ const MAX_MESSAGE = 64 * 1024;
  * ignores what it cannot read.
  */
 export class MspChannel {
-  private queue: string[] = [];
-  private open = false;
-  private closed = false;
+  /** What the server sends: queued until open, then delivered, as to any subscriber's data channel. */
+  private readonly out: DataSink;
 
   constructor(
-    private readonly channel: DataChannel,
+    channel: DataChannel,
     onMessage: (message: Record<string, unknown> & { type: string }) => void,
   ) {
-    channel.onOpen(() => {
-      this.open = true;
-      const queued = this.queue;
-      this.queue = [];
-      for (const text of queued) this.deliver(text);
-    });
-    channel.onClosed(() => {
-      this.open = false;
-      this.closed = true;
-    });
+    this.out = new DataSink(channel, MAX_QUEUED);
     channel.onMessage((raw) => {
       if (typeof raw !== 'string' || raw.length > MAX_MESSAGE) return;
       let message: unknown;
@@ -45,31 +36,10 @@ export class MspChannel {
   }
 
   send(message: Record<string, unknown>): void {
-    if (this.closed) return;
-    const text = JSON.stringify(message);
-    if (!this.open) {
-      if (this.queue.length >= MAX_QUEUED) this.queue.shift();
-      this.queue.push(text);
-      return;
-    }
-    this.deliver(text);
+    this.out.send(JSON.stringify(message));
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.channel.close();
-    } catch {
-      // Closed with its connection already.
-    }
-  }
-
-  private deliver(text: string): void {
-    try {
-      this.channel.sendMessage(text);
-    } catch {
-      // Closing under us; its close handler marks it.
-    }
+    this.out.close();
   }
 }
