@@ -125,7 +125,8 @@ export class Publication {
     const key = video && isKeyFrame(packet, this.codec);
     stream.bytes += packet.length;
     // The track's bitrate and picture size are its best layer's (with simulcast, the highest flowing).
-    const best = !this.layers.length || ssrc === this.layerFor(Infinity, this.flowing(now));
+    const flowing = this.layers.length ? this.flowing(now) : [];
+    const best = !this.layers.length || ssrc === this.layerFor(Infinity, flowing);
     if (best) this.streamBytes += packet.length;
     const size = key && this.codec === 'VP8' ? vp8KeyFrameSize(packet) : null;
     if (size) {
@@ -135,7 +136,7 @@ export class Publication {
         this.measured.height = size.height;
       }
     }
-    if (this.layers.length) return this.forwardLayer(packet, ssrc, seq, key, now);
+    if (this.layers.length) return this.forwardLayer(packet, ssrc, seq, key, flowing, now);
     if (this.audioLevelId !== null) {
       const level = extension(packet, this.audioLevelId);
       if (level && level.length > 0) this.speech.record(level[0]! & 0x7f, now);
@@ -330,11 +331,10 @@ export class Publication {
    * its maxLayer allows (the lowest flowing one if none is that low); one that waits for a switch
    * keeps its current layer meanwhile, and a key frame of the wanted layer is asked for.
    */
-  private forwardLayer(packet: Buffer, ssrc: number, seq: number, key: boolean, now: number): void {
+  private forwardLayer(packet: Buffer, ssrc: number, seq: number, key: boolean, flowing: number[], now: number): void {
     if (this.sinks.size === 0) return;
     const bytes = payloadLength(packet);
     if (bytes < 0) return;
-    const flowing = this.flowing(now);
     const ts = timestamp(packet);
     let out: Buffer | null = null;
     let forwarded = 0;

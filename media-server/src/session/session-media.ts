@@ -38,7 +38,8 @@ export interface SessionRoom extends MspRoom {
 export const trackKey = (session: string, id: string): string => `${session}/${id}`;
 
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
-const participantOf = (session: string): string => session.split('.')[0]!;
+/** Session ids are `<participant sid>.<generation>`: the participant a session is of. */
+export const participantOf = (session: string): string => session.split('.')[0]!;
 
 const randomSsrc = (): number => (Math.floor(Math.random() * 0xfffffff0) + 1) >>> 0;
 

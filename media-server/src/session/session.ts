@@ -15,7 +15,7 @@ import type { PeerOptions } from './peer';
 import { Peer } from './peer';
 import { RemoteCandidates } from './remote-candidates';
 import type { SessionRoom } from './session-media';
-import { SessionMedia, trackKey } from './session-media';
+import { participantOf, SessionMedia, trackKey } from './session-media';
 
 export type { SessionRoom } from './session-media';
 export { trackKey } from './session-media';
@@ -30,8 +30,6 @@ export interface ClientOptions {
   profile: VideoBandwidthProfile;
 }
 
-/** Session ids are `<participant sid>.<generation>`: the participant a session is of. */
-const participantOf = (session: string): string => session.split('.')[0]!;
 
 const randomSsrc = (): number => (Math.floor(Math.random() * 0xfffffff0) + 1) >>> 0;
 
