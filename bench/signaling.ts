@@ -7,7 +7,7 @@
  *           one SQLite write per message)
  *   fanout  the 50th participant's `connect` → the `update` announcing it at the last of the other 49
  */
-import { mintAccessToken } from '../workers/tokens/mint-token';
+import { mintAccessToken } from '../core/tokens/mint-token';
 import type { Frame } from './socket';
 import { BenchSocket, helloConnect } from './socket';
 import type { Summary } from './stats';

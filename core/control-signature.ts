@@ -6,46 +6,22 @@
  * MAX_SKEW_MS away from the receiver's clock, and within that window replaying it changes nothing
  * (every control request is idempotent).
  *
- * Plain WebCrypto, so the Worker and the Node media server run the same code. Imports nothing.
+ * Plain WebCrypto (core/hmac.ts), so the Worker and the Node media server run the same code.
  */
+import { fromHex, hmac, hmacVerify, toHex } from './hmac';
 
 export const AUTH_SCHEME = 'Atrium-HMAC';
 /** How far a request's time may be from the receiver's clock. */
 export const MAX_SKEW_MS = 5 * 60_000;
 
-const encoder = new TextEncoder();
-type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
-const keys = new Map<string, Promise<HmacKey>>();
-
-function keyFor(secret: string): Promise<HmacKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    if (keys.size > 16) keys.clear();
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-function canonical(t: number, method: string, pathAndQuery: string, body: string): Uint8Array {
-  return encoder.encode(`${t}\n${method.toUpperCase()}\n${pathAndQuery}\n${body}`);
-}
-
-function hex(bytes: ArrayBuffer): string {
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function unhex(s: string): Uint8Array | null {
-  if (!/^(?:[0-9a-f]{2})+$/.test(s)) return null;
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(i * 2, i * 2 + 2), 16);
-  return out;
+function canonical(t: number, method: string, pathAndQuery: string, body: string): string {
+  return `${t}\n${method.toUpperCase()}\n${pathAndQuery}\n${body}`;
 }
 
 /** The Authorization header value for a request. */
 export async function signControlRequest(secret: string, method: string, pathAndQuery: string, body: string, now = Date.now()): Promise<string> {
-  const sig = await crypto.subtle.sign('HMAC', await keyFor(secret), canonical(now, method, pathAndQuery, body));
-  return `${AUTH_SCHEME} t=${now}, sig=${hex(sig)}`;
+  const sig = await hmac('SHA-256', secret, canonical(now, method, pathAndQuery, body));
+  return `${AUTH_SCHEME} t=${now}, sig=${toHex(sig)}`;
 }
 
 /** Why a request's signature was refused, or null when it is good. */
@@ -62,9 +38,8 @@ export async function checkControlRequest(
   if (!match) return `Authorization must be "${AUTH_SCHEME} t=<epoch ms>, sig=<64 hex digits>"`;
   const t = Number(match[1]);
   if (Math.abs(now - t) > MAX_SKEW_MS) return 'request time is too far from the server clock';
-  const sig = unhex(match[2]!);
+  const sig = fromHex(match[2]!);
   if (!sig) return 'bad signature encoding';
-  // crypto.subtle.verify compares in constant time.
-  const ok = await crypto.subtle.verify('HMAC', await keyFor(secret), sig, canonical(t, method, pathAndQuery, body));
+  const ok = await hmacVerify('SHA-256', secret, sig, canonical(t, method, pathAndQuery, body));
   return ok ? null : 'bad signature';
 }

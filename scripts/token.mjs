@@ -8,7 +8,7 @@
  * by an environment variable of the same name: ACCOUNT_SID, API_KEY_SID, API_KEY_SECRET.
  *
  * Plain JavaScript on node:crypto so it runs on a bare Node without a TypeScript loader. It signs
- * exactly what workers/tokens/mint-token.ts signs (and so what twilio-node's AccessToken signs);
+ * exactly what core/tokens/mint-token.ts signs (and so what twilio-node's AccessToken signs);
  * the Node compatibility test holds the three byte-identical.
  */
 import { createHmac } from 'node:crypto';

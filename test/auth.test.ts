@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Accounts } from '../workers/accounts/accounts';
+import { Accounts } from '../core/accounts';
 import { ACCOUNT_SID, api, API_KEY_SECRET, API_KEY_SID, AUTH_TOKEN, basic, createRoom } from './support/rest';
 
 describe('REST authentication', () => {

@@ -14,14 +14,15 @@ import {
 import type { RetryPolicy } from '../durable-objects/room/callback-policy';
 import { classifyStatus, DEFAULT_RETRY_POLICY, retryDelay, retryPolicyFromEnv } from '../durable-objects/room/callback-policy';
 import { CALLBACKS_DELIVER, Outbox } from '../durable-objects/room/outbox';
-import type { RoomRecord } from '../durable-objects/room/room-record';
-import { signedCallbackRequest } from '../workers/callbacks/callback-request';
-import { twilioSignature } from '../workers/callbacks/signature';
+import type { RoomRecord } from '../core/room-record';
+import { signedCallbackRequest } from '../durable-objects/room/callback-request';
+import { twilioSignature } from '../core/twilio-signature';
 import { ACCOUNT_SID, AUTH_TOKEN, api, createRoom } from './support/rest';
+import { roomObject } from './support/room-object';
 
 const ROOMS = env.ROOMS;
-/** Where the Room object of `uniqueName` lives (the Worker names objects `<account>:<name>`). */
-const roomStub = (uniqueName: string) => ROOMS.get(ROOMS.idFromName(`${ACCOUNT_SID}:${uniqueName}`));
+/** Where the Room object of `uniqueName` lives. */
+const roomStub = (uniqueName: string) => roomObject(uniqueName);
 /**
  * Nothing listens on the discard port of loopback: every attempt there is a refused connection.
  * (workerd logs each one as an "uncaught exception" even though the outbox catches the rejection.)

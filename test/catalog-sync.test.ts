@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG_RETRY, CatalogSync } from '../durable-objects/room/catalog-sync';
-import type { RoomRecord } from '../durable-objects/room/room-record';
+import type { RoomRecord } from '../core/room-record';
 import { api, createRoom } from './support/rest';
 import { deadlines, insideRoomObject, roomObject } from './support/room-object';
 

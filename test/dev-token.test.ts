@@ -1,9 +1,9 @@
 import { createExecutionContext, env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { Accounts } from '../workers/accounts/accounts';
+import { Accounts } from '../core/accounts';
 import { app } from '../workers/app';
-import { verifyAccessToken } from '../workers/tokens/verify-token';
+import { verifyAccessToken } from '../core/tokens/verify-token';
 import { ACCOUNT_SID, API_KEY_SID, ORIGIN } from './support/rest';
 
 async function getToken(query: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sfuConfig } from '../durable-objects/room/media/sfu/sfu-config';
-import { TwilioError } from '../workers/errors';
+import { TwilioError } from '../core/errors';
 
 describe('media server settings (SFU_URL, SFU_SECRET)', () => {
   it('means no media server when SFU_URL is unset or empty', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRoomMessage } from '../durable-objects/room/signaling/protocol';
-import { TwilioError } from '../workers/errors';
+import { TwilioError } from '../core/errors';
 
 const connect = (extra: Record<string, unknown>) => ({
   type: 'connect',

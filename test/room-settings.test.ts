@@ -1,8 +1,9 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { configuredDefaults, roomDefaults } from '../workers/accounts/room-defaults';
-import type { Env } from '../workers/env';
-import { mintAccessToken } from '../workers/tokens/mint-token';
+import { configuredDefaults } from '../core/room-defaults';
+import { roomDefaults } from '../durable-objects/catalog/room-defaults';
+import type { Env } from '../durable-objects/env';
+import { mintAccessToken } from '../core/tokens/mint-token';
 import { ORIGIN, api, basic, uniqueName } from './support/rest';
 import { SignalingClient, connectMessage } from './support/signaling-client';
 

@@ -182,7 +182,7 @@ describe('signaling: access tokens', () => {
 });
 
 async function expiredToken(room: string): Promise<string> {
-  const { mintAccessToken } = await import('../workers/tokens/mint-token');
+  const { mintAccessToken } = await import('../core/tokens/mint-token');
   const { ACCOUNT_SID, API_KEY_SID, API_KEY_SECRET } = await import('./support/rest');
   return mintAccessToken({
     accountSid: ACCOUNT_SID,

@@ -1,9 +1,9 @@
 import { base64url, CompactSign, decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Accounts } from '../workers/accounts/accounts';
-import { TwilioError } from '../workers/errors';
-import { mintAccessToken, type TokenAlgorithm } from '../workers/tokens/mint-token';
-import { CLOCK_SKEW_SECONDS, verifyAccessToken } from '../workers/tokens/verify-token';
+import { Accounts } from '../core/accounts';
+import { TwilioError } from '../core/errors';
+import { mintAccessToken, type TokenAlgorithm } from '../core/tokens/mint-token';
+import { CLOCK_SKEW_SECONDS, verifyAccessToken } from '../core/tokens/verify-token';
 
 const NOW = 1_750_000_000;
 // Spelled out rather than read from the bindings: verification is a pure function of the accounts

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import type { Env } from './env';
-import { TwilioError } from './errors';
+import type { Env } from '../durable-objects/env';
+import { TwilioError } from '../core/errors';
 import type { AuthVariables } from './http/auth';
 import { basicAuth } from './http/auth';
 import { bench } from './bench/routes';

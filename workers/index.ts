@@ -1,5 +1,5 @@
 import { app } from './app';
-import type { Env } from './env';
+import type { Env } from '../durable-objects/env';
 
 export { BenchObject } from '../durable-objects/bench/bench-object';
 export { CatalogObject } from '../durable-objects/catalog/catalog-object';

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ECHO_WRITES_HEADER } from '../../workers/bench/markers';
-import type { Env } from '../../workers/env';
+import type { Env } from '../env';
 
 /**
  * The floors `npm run bench` compares Atrium against: the least a Durable Object can do for the

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../../workers/env';
-import type { RoomDefaults } from '../../workers/rooms/room-params';
-import type { RoomRecord, RoomStatus } from '../room/room-record';
+import type { Env } from '../env';
+import type { RoomDefaults } from '../../core/room-params';
+import type { RoomRecord, RoomStatus } from '../../core/room-record';
 
 /** Filters and paging of a room list, already validated by the Worker. */
 export interface RoomQuery {

@@ -1,5 +1,5 @@
-import type { RoomRecord } from './room-record';
-import { elapsedSeconds, roomDuration } from './room-record';
+import type { RoomRecord } from '../../core/room-record';
+import { elapsedSeconds, roomDuration } from '../../core/room-record';
 
 /**
  * Builders for the parameters of every room status callback Twilio sends, with Twilio's exact

@@ -6,7 +6,7 @@ const RETRY_MS = 1_000;
 
 /** The account catalog, as the Room object sees it. */
 export interface CatalogPort {
-  upsert(room: import('./room-record').RoomRecord): Promise<void> | void;
+  upsert(room: import('../../core/room-record').RoomRecord): Promise<void> | void;
 }
 
 /**

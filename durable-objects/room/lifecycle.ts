@@ -1,5 +1,5 @@
-import type { RoomRecord, RoomSpec } from './room-record';
-import { ROOM_MAX_LIFETIME_MS } from './room-record';
+import type { RoomRecord, RoomSpec } from '../../core/room-record';
+import { ROOM_MAX_LIFETIME_MS } from '../../core/room-record';
 import type { RoomStore } from './room-store';
 import type { Scheduler } from './scheduler';
 

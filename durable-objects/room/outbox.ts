@@ -1,10 +1,10 @@
-import type { CallbackTarget } from '../../workers/callbacks/callback-request';
-import { signedCallbackRequest } from '../../workers/callbacks/callback-request';
+import type { CallbackTarget } from './callback-request';
+import { signedCallbackRequest } from './callback-request';
 import type { CallbackEvent } from './callback-events';
 import type { AttemptOutcome, RetryPolicy } from './callback-policy';
 import { classifyStatus, retryDelay } from './callback-policy';
 import { lazySchema } from './lazy-schema';
-import type { RoomRecord } from './room-record';
+import type { RoomRecord } from '../../core/room-record';
 import type { Scheduler } from './scheduler';
 
 /** Scheduler keys of the outbox all start with this; `alarm()` hands them to `onDeadline`. */

@@ -1,12 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../../workers/env';
-import type { Result } from '../../workers/errors';
-import { fail, ok } from '../../workers/errors';
-import { accountsOf } from '../../workers/accounts/accounts';
-import { roomDefaults } from '../../workers/accounts/room-defaults';
-import { TwilioError } from '../../workers/errors';
-import { adHocRoomSpec } from '../../workers/rooms/room-params';
-import { newSid } from '../../workers/sids';
+import type { Env } from '../env';
+import type { Result } from '../../core/errors';
+import { fail, ok } from '../../core/errors';
+import { accountsOf } from '../../core/accounts';
+import { catalogStub } from '../addresses';
+import { roomDefaults } from '../catalog/room-defaults';
+import { TwilioError } from '../../core/errors';
+import { adHocRoomSpec } from '../../core/room-params';
+import { newSid } from '../../core/sids';
 import type { CallbackParticipant } from './callback-events';
 import {
   participantConnectedEvent,
@@ -25,7 +26,7 @@ import { Lifecycle } from './lifecycle';
 import { Outbox } from './outbox';
 import type { ParticipantRules, ParticipantTracks, ParticipantView } from './participants/participants-api';
 import { ParticipantsApi } from './participants/participants-api';
-import type { RoomRecord, RoomSpec } from './room-record';
+import type { RoomRecord, RoomSpec } from '../../core/room-record';
 import { RoomStore } from './room-store';
 import { Scheduler } from './scheduler';
 import type { ParticipantRecord, TrackRecord } from './participants/participant-record';
@@ -36,7 +37,7 @@ import { MeshMedia } from './media/mesh/mesh-media';
 import { MediaServerClient } from './media/sfu/media-server-client';
 import { sfuConfig } from './media/sfu/sfu-config';
 import { SfuMedia } from './media/sfu/sfu-media';
-import { isGroupType } from './room-record';
+import { isGroupType } from '../../core/room-record';
 import type { SignalingEvents } from './signaling/signaling';
 import { Signaling } from './signaling/signaling';
 import { Sockets } from './signaling/sockets';
@@ -309,7 +310,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
 
   private catalog() {
     const accountSid = this.store.account();
-    return accountSid ? this.env.CATALOG.get(this.env.CATALOG.idFromName(accountSid)) : null;
+    return accountSid ? catalogStub(this.env, accountSid) : null;
   }
 }
 

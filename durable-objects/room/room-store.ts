@@ -1,4 +1,4 @@
-import type { RoomRecord } from './room-record';
+import type { RoomRecord } from '../../core/room-record';
 
 /**
  * The rooms this object has hosted, in its SQLite storage. A name's object hosts one room at a

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import twilio from 'twilio';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Accounts } from '../../workers/accounts/accounts';
-import { TwilioError } from '../../workers/errors';
-import { mintAccessToken, type TokenAlgorithm } from '../../workers/tokens/mint-token';
-import { verifyAccessToken } from '../../workers/tokens/verify-token';
+import { Accounts } from '../../core/accounts';
+import { TwilioError } from '../../core/errors';
+import { mintAccessToken, type TokenAlgorithm } from '../../core/tokens/mint-token';
+import { verifyAccessToken } from '../../core/tokens/verify-token';
 
 const { AccessToken } = twilio.jwt;
 const { VideoGrant } = AccessToken;

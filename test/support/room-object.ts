@@ -1,9 +1,9 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { roomStub } from '../../durable-objects/addresses';
 import { ACCOUNT_SID } from './rest';
 
 /** The Room object that owns `uniqueName` in the default account. */
-export const roomObject = (uniqueName: string, accountSid = ACCOUNT_SID) =>
-  env.ROOMS.get(env.ROOMS.idFromName(`${accountSid}:${uniqueName}`));
+export const roomObject = (uniqueName: string, accountSid = ACCOUNT_SID) => roomStub(env, accountSid, uniqueName);
 
 type Stub = ReturnType<typeof roomObject>;
 

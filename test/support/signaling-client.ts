@@ -1,5 +1,5 @@
 import { exports } from 'cloudflare:workers';
-import { mintAccessToken } from '../../workers/tokens/mint-token';
+import { mintAccessToken } from '../../core/tokens/mint-token';
 import { connectMessage } from './connect-message';
 import { API_KEY_SECRET, API_KEY_SID, ACCOUNT_SID, ORIGIN } from './rest';
 

@@ -5,3 +5,6 @@ export const NOOP_BODY = 'atrium-bench-noop';
 
 /** Set by the route on the upgrade of an echo socket whose object stores each message before echoing it. */
 export const ECHO_WRITES_HEADER = 'x-atrium-bench-echo-writes';
+
+/** Set by the route on the upgrade of a broadcast socket: the object sends each message to every other socket it holds. */
+export const BROADCAST_HEADER = 'x-atrium-bench-broadcast';

@@ -7,10 +7,12 @@
  *   POST /bench/new-object        a fresh Durable Object id and one storage write
  *   GET  /bench/echo?name=…       WebSocket to a hibernating echo object (one object per name)
  *   GET  /bench/echo?name=…&write=1   the same, storing each message in SQLite before echoing it
+ *   GET  /bench/broadcast?name=…  WebSocket to a hibernating object that sends each message to every
+ *                                 other socket of that name (the floor of a room's fan-out)
  */
 import { Hono } from 'hono';
-import type { Env } from '../env';
-import { ECHO_WRITES_HEADER, NOOP_BODY } from './markers';
+import type { Env } from '../../durable-objects/env';
+import { BROADCAST_HEADER, ECHO_WRITES_HEADER, NOOP_BODY } from './markers';
 
 export const bench = new Hono<{ Bindings: Env }>();
 
@@ -33,4 +35,11 @@ bench.get('/echo', (c) => {
   const headers = new Headers(c.req.raw.headers);
   headers.set(ECHO_WRITES_HEADER, '1');
   return c.env.BENCH.get(c.env.BENCH.idFromName(`echo-write:${name}`)).fetch(new Request(c.req.raw, { headers }));
+});
+
+bench.get('/broadcast', (c) => {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(BROADCAST_HEADER, '1');
+  const name = c.req.query('name') ?? 'broadcast';
+  return c.env.BENCH.get(c.env.BENCH.idFromName(`broadcast:${name}`)).fetch(new Request(c.req.raw, { headers }));
 });

@@ -6,9 +6,9 @@
  * server with a Twilio helper library, as they would for Twilio.
  */
 import { Hono } from 'hono';
-import type { Env } from '../env';
-import { TwilioError } from '../errors';
-import { mintAccessToken } from '../tokens/mint-token';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError } from '../../core/errors';
+import { mintAccessToken } from '../../core/tokens/mint-token';
 
 /** Twilio's limit for participant identities and room names, in characters. */
 const MAX_LENGTH = 128;

@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
-import type { Account } from '../accounts/accounts';
-import { accountsOf } from '../accounts/accounts';
-import type { Env } from '../env';
-import { TwilioError } from '../errors';
-import { secretsEqual } from './secure-compare';
+import type { Account } from '../../core/accounts';
+import { accountsOf } from '../../core/accounts';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError } from '../../core/errors';
+import { secretsEqual } from '../../core/secure-compare';
 
 export interface AuthVariables {
   account: Account;

@@ -1,4 +1,4 @@
-import type { Env } from '../env';
+import type { Env } from '../../durable-objects/env';
 
 /**
  * The origin resource URLs are built on: PUBLIC_BASE_URL when a proxy hides the public host,

@@ -1,5 +1,5 @@
-import { TwilioError } from '../errors';
-import type { Params } from './form';
+import { TwilioError } from '../../core/errors';
+import type { Params } from '../../core/form';
 
 /** ISO 8601 UTC without milliseconds, as Twilio writes dates: 2015-07-30T20:00:00Z. */
 export function isoDate(ms: number | null): string | null {

@@ -1,5 +1,5 @@
-import { TwilioError } from '../errors';
-import type { Params } from './form';
+import { TwilioError } from '../../core/errors';
+import type { Params } from '../../core/form';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;

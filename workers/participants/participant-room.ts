@@ -1,7 +1,7 @@
-import type { RoomRecord } from '../../durable-objects/room/room-record';
-import type { Env } from '../env';
+import type { RoomRecord } from '../../core/room-record';
+import type { Env } from '../../durable-objects/env';
 import { findRoom } from '../rooms/room-lookup';
-import { roomStub } from '../rooms/stubs';
+import { roomStub } from '../../durable-objects/addresses';
 
 /** The room a participant path names, and the Room object that holds its participants. */
 export interface ParticipantRoom {

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import type { ParticipantQuery } from '../../durable-objects/room/participants/participant-store';
-import type { Env } from '../env';
-import { TwilioError, unwrap } from '../errors';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError, unwrap } from '../../core/errors';
 import type { AuthVariables } from '../http/auth';
 import { baseUrl } from '../http/base-url';
 import { readCreatedRange } from '../http/dates';
-import { queryParams, readForm } from '../http/form';
+import { queryParams, readForm } from '../../core/form';
 import { pageEnvelope, readPaging, splitPage } from '../http/paging';
 import { participantResource } from './participant-resource';
 import { participantRoom } from './participant-room';

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { parseSubscribeRules } from '../../durable-objects/room/participants/subscribe-rules';
-import type { Env } from '../env';
-import { TwilioError, unwrap } from '../errors';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError, unwrap } from '../../core/errors';
 import type { AuthVariables } from '../http/auth';
-import { readForm } from '../http/form';
+import { readForm } from '../../core/form';
 import { participantRoom } from './participant-room';
 import { subscribeRulesResource } from './subscribe-rules-resource';
 

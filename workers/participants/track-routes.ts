@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { ParticipantTracks, TrackView } from '../../durable-objects/room/participants/participants-api';
-import type { Env } from '../env';
-import { TwilioError, unwrap } from '../errors';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError, unwrap } from '../../core/errors';
 import type { AuthVariables } from '../http/auth';
 import { baseUrl } from '../http/base-url';
-import { queryParams } from '../http/form';
+import { queryParams } from '../../core/form';
 import { pageInMemory } from '../http/page-in-memory';
 import { pageEnvelope, readPaging } from '../http/paging';
 import { participantUrl } from './participant-resource';

@@ -1,8 +1,8 @@
-import type { RoomRecord } from '../../durable-objects/room/room-record';
-import type { Env } from '../env';
-import { TwilioError } from '../errors';
-import { isSid } from '../sids';
-import { catalogStub } from './stubs';
+import type { RoomRecord } from '../../core/room-record';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError } from '../../core/errors';
+import { isSid } from '../../core/sids';
+import { catalogStub } from '../../durable-objects/addresses';
 
 /**
  * Resolves `{Sid}` of a room path: a room sid (any status), or a unique name while that room is

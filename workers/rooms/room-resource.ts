@@ -1,5 +1,5 @@
-import type { RoomRecord } from '../../durable-objects/room/room-record';
-import { roomDuration } from '../../durable-objects/room/room-record';
+import type { RoomRecord } from '../../core/room-record';
+import { roomDuration } from '../../core/room-record';
 import { isoDate } from '../http/dates';
 
 /** The Room resource exactly as Twilio's Video v1 returns it; `base` is this server's origin. */

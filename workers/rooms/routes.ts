@@ -1,18 +1,18 @@
 import { Hono } from 'hono';
-import type { RoomStatus } from '../../durable-objects/room/room-record';
-import type { Env } from '../env';
-import { TwilioError, unwrap } from '../errors';
+import type { RoomStatus } from '../../core/room-record';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError, unwrap } from '../../core/errors';
 import type { AuthVariables } from '../http/auth';
 import { readCreatedRange } from '../http/dates';
-import { queryParams, readForm } from '../http/form';
+import { queryParams, readForm } from '../../core/form';
 import { pageEnvelope, readPaging, splitPage } from '../http/paging';
 import { baseUrl } from '../http/base-url';
-import { newSid } from '../sids';
-import { roomDefaults } from '../accounts/room-defaults';
-import { parseCreateRoom } from './room-params';
+import { newSid } from '../../core/sids';
+import { roomDefaults } from '../../durable-objects/catalog/room-defaults';
+import { parseCreateRoom } from '../../core/room-params';
 import { findRoom } from './room-lookup';
 import { roomResource } from './room-resource';
-import { catalogStub, roomStub } from './stubs';
+import { catalogStub, roomStub } from '../../durable-objects/addresses';
 
 const STATUSES: readonly RoomStatus[] = ['in-progress', 'completed', 'failed'];
 

@@ -1,5 +1,5 @@
-import type { RoomDefaults } from '../rooms/room-params';
-import { ROOM_SETTINGS_FIELDS } from './room-settings-params';
+import type { RoomDefaults } from '../../core/room-params';
+import { ROOM_SETTINGS_FIELDS } from '../../core/room-settings-params';
 
 /**
  * The account's room settings as `GET /v1/Settings/Rooms` returns them (an Atrium extension in

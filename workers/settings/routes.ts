@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
-import { availableRegions, configuredDefaults, roomDefaults } from '../accounts/room-defaults';
-import type { Env } from '../env';
+import { availableRegions, configuredDefaults } from '../../core/room-defaults';
+import { roomDefaults } from '../../durable-objects/catalog/room-defaults';
+import type { Env } from '../../durable-objects/env';
 import type { AuthVariables } from '../http/auth';
 import { baseUrl } from '../http/base-url';
-import { queryParams, readForm } from '../http/form';
-import { catalogStub } from '../rooms/stubs';
-import { parseRoomSettings } from './room-settings-params';
+import { queryParams, readForm } from '../../core/form';
+import { catalogStub } from '../../durable-objects/addresses';
+import { parseRoomSettings } from '../../core/room-settings-params';
 import { roomSettingsResource } from './room-settings-resource';
 
 /**

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { ACCOUNT_HEADER, ROOM_HEADER } from '../../durable-objects/room/room-object';
-import { accountsOf } from '../accounts/accounts';
-import type { Env } from '../env';
-import { TwilioError } from '../errors';
-import { roomStub } from '../rooms/stubs';
+import { accountsOf } from '../../core/accounts';
+import type { Env } from '../../durable-objects/env';
+import { TwilioError } from '../../core/errors';
+import { roomStub } from '../../durable-objects/addresses';
 
 /** Longest room name segment routed at all; names are checked properly (531xx) at connect. */
 const MAX_ROUTED_NAME = 1024;

@@ -1,5 +1,5 @@
 import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
-import { elapsedSeconds } from '../room-record';
+import { elapsedSeconds } from '../../../core/room-record';
 
 /** A participant of a room, as the Room object stores it. */
 import type { SubscribeRule } from './subscribe-rules';

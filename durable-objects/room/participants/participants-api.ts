@@ -1,8 +1,8 @@
-import type { Result } from '../../../workers/errors';
-import { fail, ok, TwilioError } from '../../../workers/errors';
-import { isSid } from '../../../workers/sids';
-import type { RoomRecord } from '../room-record';
-import { isGroupType } from '../room-record';
+import type { Result } from '../../../core/errors';
+import { fail, ok, TwilioError } from '../../../core/errors';
+import { isSid } from '../../../core/sids';
+import type { RoomRecord } from '../../../core/room-record';
+import { isGroupType } from '../../../core/room-record';
 import type { RoomStore } from '../room-store';
 import type { ParticipantRecord, TrackKind, TrackRecord } from './participant-record';
 import type { ParticipantQuery, ParticipantStore } from './participant-store';

@@ -1,4 +1,4 @@
-import { TwilioError } from '../../../workers/errors';
+import { TwilioError } from '../../../core/errors';
 import type { ParticipantRecord, TrackKind, TrackRecord } from './participant-record';
 
 /**

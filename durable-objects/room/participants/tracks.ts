@@ -1,8 +1,8 @@
-import type { RoomRecord } from '../room-record';
+import type { RoomRecord } from '../../../core/room-record';
 import type { ParticipantRecord, TrackRecord } from './participant-record';
 import type { ClientParticipant } from '../signaling/protocol';
 import type { ClientTrack } from '../signaling/protocol';
-import { newSid } from '../../../workers/sids';
+import { newSid } from '../../../core/sids';
 
 const MAX_TRACK_NAME_LENGTH = 128;
 

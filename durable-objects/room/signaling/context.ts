@@ -1,10 +1,10 @@
-import type { Env } from '../../../workers/env';
+import type { Env } from '../../env';
 import type { Lifecycle } from '../lifecycle';
 import type { MediaBackend } from '../media/media-backend';
 import type { ParticipantRecord } from '../participants/participant-record';
 import type { ParticipantStore } from '../participants/participant-store';
 import type { TrackEvents } from '../participants/tracks';
-import type { RoomRecord } from '../room-record';
+import type { RoomRecord } from '../../../core/room-record';
 import type { RoomStore } from '../room-store';
 import type { Scheduler } from '../scheduler';
 import type { Sockets } from './sockets';

@@ -1,7 +1,7 @@
-import { TwilioError } from '../../../workers/errors';
+import { TwilioError } from '../../../core/errors';
 import type { ParticipantRecord } from '../participants/participant-record';
 import { participantState } from '../participants/participant-record';
-import type { RoomRecord } from '../room-record';
+import type { RoomRecord } from '../../../core/room-record';
 import type { SignalingContext } from './context';
 import { Outgoing } from './outgoing';
 

@@ -1,4 +1,4 @@
-import type { Env } from '../../../workers/env';
+import type { Env } from '../../env';
 
 /** An entry of RTCConfiguration.iceServers, as the client's `iced` message carries them. */
 export interface IceServer {

@@ -1,4 +1,4 @@
-import { TwilioError } from '../../../workers/errors';
+import { TwilioError } from '../../../core/errors';
 import { participantState } from '../participants/participant-record';
 import type { SignalingContext } from './context';
 import type { Departures } from './departures';

@@ -1,4 +1,4 @@
-import { TwilioError } from '../../../workers/errors';
+import { TwilioError } from '../../../core/errors';
 import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
 import { isMediaSignalingFeature } from '../../../core/media-signaling';
 import type { TrackKind } from '../participants/participant-record';

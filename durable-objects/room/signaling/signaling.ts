@@ -1,7 +1,7 @@
-import type { TwilioError } from '../../../workers/errors';
+import type { TwilioError } from '../../../core/errors';
 import type { ParticipantRecord } from '../participants/participant-record';
 import type { SubscribeRule } from '../participants/subscribe-rules';
-import type { RoomRecord } from '../room-record';
+import type { RoomRecord } from '../../../core/room-record';
 import { Connection } from './connection';
 import type { SignalingContext } from './context';
 import { Departures } from './departures';

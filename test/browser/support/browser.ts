@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { mintAccessToken, type MintOptions } from '../../../workers/tokens/mint-token';
+import { mintAccessToken, type MintOptions } from '../../../core/tokens/mint-token';
 import { DEV_CREDENTIALS } from '../../node/support/atrium-server';
 import type { ConnectionStats, ConnectResult, HarnessEvent, HarnessGlobals, MediaKind, PublishResult } from './harness-api';
 

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { mintAccessToken } from '../../../workers/tokens/mint-token';
+import { mintAccessToken } from '../../../core/tokens/mint-token';
 import { connectMessage } from '../../support/connect-message';
 import { DEV_CREDENTIALS } from './atrium-server';
 

@@ -1,4 +1,4 @@
-import { TwilioError } from '../../../../workers/errors';
+import { TwilioError } from '../../../../core/errors';
 import type { ParticipantRecord } from '../../participants/participant-record';
 import type { ParticipantStore } from '../../participants/participant-store';
 import type { Subscription } from '../../participants/subscribe-rules';

@@ -1,5 +1,5 @@
-import { TwilioError } from '../../../../workers/errors';
-import type { Env } from '../../../../workers/env';
+import { TwilioError } from '../../../../core/errors';
+import type { Env } from '../../../env';
 
 /** The media servers group rooms use, from `SFU_URL` and `SFU_SECRET`. */
 export interface SfuConfig {

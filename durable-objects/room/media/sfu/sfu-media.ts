@@ -1,6 +1,6 @@
 import type { TrackPriority } from '../../../../core/media-signaling';
 import { isTrackPriority, mediaSignalingLabel } from '../../../../core/media-signaling';
-import { TwilioError } from '../../../../workers/errors';
+import { TwilioError } from '../../../../core/errors';
 import type { ParticipantRecord } from '../../participants/participant-record';
 import type { ParticipantStore } from '../../participants/participant-store';
 import type { Subscription } from '../../participants/subscribe-rules';

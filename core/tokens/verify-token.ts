@@ -8,7 +8,7 @@
  * judged before the signature; every other claim is judged only on a token the key really signed.
  */
 import { base64url, compactVerify, errors } from 'jose';
-import type { Accounts } from '../accounts/accounts';
+import type { Accounts } from '../accounts';
 import { TwilioError } from '../errors';
 
 export interface VideoToken {

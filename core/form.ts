@@ -1,4 +1,4 @@
-import { TwilioError } from '../errors';
+import { TwilioError } from './errors';
 
 /** Largest request body accepted; Twilio's own parameters fit in a few kilobytes. */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,8 +1,8 @@
-import type { RoomSpec, RoomType, VideoCodec } from '../../durable-objects/room/room-record';
-import { isGroupType, MAX_PARTICIPANTS_BY_TYPE, maxConcurrentPublishedTracks, ROOM_TYPES } from '../../durable-objects/room/room-record';
-import { TwilioError } from '../errors';
-import type { Params } from '../http/form';
-import { isSid } from '../sids';
+import type { RoomSpec, RoomType, VideoCodec } from './room-record';
+import { isGroupType, MAX_PARTICIPANTS_BY_TYPE, maxConcurrentPublishedTracks, ROOM_TYPES } from './room-record';
+import { TwilioError } from './errors';
+import type { Params } from './form';
+import { isSid } from './sids';
 
 /** Every parameter Twilio's spec lists for `POST /v1/Rooms`. */
 export const CREATE_ROOM_PARAMS = [
@@ -87,11 +87,7 @@ export function parseCreateRoom(
   params.rejectUnknown(CREATE_ROOM_PARAMS);
   const { defaults } = ctx;
 
-  const typeRaw = params.get('Type');
-  const type = typeRaw === undefined ? defaults.type : (typeRaw as RoomType);
-  if (!ROOM_TYPES.includes(type)) {
-    throw new TwilioError(53108, `RoomType is not valid: Type must be one of ${ROOM_TYPES.join(', ')}`);
-  }
+  const type = roomType(params) ?? defaults.type;
   const cap = MAX_PARTICIPANTS_BY_TYPE[type];
 
   const uniqueName = params.get('UniqueName');
@@ -100,22 +96,9 @@ export function parseCreateRoom(
   const statusCallbackRaw = params.get('StatusCallback');
   const statusCallback = statusCallbackRaw === undefined || statusCallbackRaw === '' ? defaults.statusCallback : statusCallbackRaw;
   if (statusCallback !== null) checkCallbackUrl(statusCallback);
-  const methodRaw = params.get('StatusCallbackMethod');
-  const statusCallbackMethod = methodRaw === undefined ? defaults.statusCallbackMethod : methodRaw.toUpperCase();
-  if (statusCallbackMethod !== 'GET' && statusCallbackMethod !== 'POST') {
-    throw new TwilioError(53110, 'StatusCallbackMethod is invalid: use GET or POST');
-  }
-
-  const maxParticipants = integer(params, 'MaxParticipants', 53107) ?? Math.min(defaults.maxParticipants || cap, cap);
-  if (maxParticipants < 1 || maxParticipants > cap) {
-    throw new TwilioError(53107, `MaxParticipants is out of range: ${type} rooms allow 1 to ${cap}`);
-  }
-
-  const maxParticipantDuration = integer(params, 'MaxParticipantDuration', 53109) ?? defaults.maxParticipantDuration;
-  const [minDur, maxDur] = PARTICIPANT_DURATION_RANGE;
-  if (maxParticipantDuration < minDur || maxParticipantDuration > maxDur) {
-    throw new TwilioError(53109, `Timeout is out of range: MaxParticipantDuration must be ${minDur} to ${maxDur} seconds`);
-  }
+  const statusCallbackMethod = callbackMethod(params) ?? defaults.statusCallbackMethod;
+  const maxParticipants = maxParticipantsFor(params, type) ?? Math.min(defaults.maxParticipants || cap, cap);
+  const maxParticipantDuration = participantDuration(params) ?? defaults.maxParticipantDuration;
   const emptyRoomTimeout = timeout(params, 'EmptyRoomTimeout') ?? defaults.emptyRoomTimeout;
   const unusedRoomTimeout = timeout(params, 'UnusedRoomTimeout') ?? defaults.unusedRoomTimeout;
 
@@ -138,13 +121,7 @@ export function parseCreateRoom(
   const videoCodecs = audioOnly ? [] : codecs.length ? ([...new Set(codecs)] as VideoCodec[]) : (['VP8'] as VideoCodec[]);
 
   const regionRaw = params.get('MediaRegion');
-  const mediaRegion = regionRaw === undefined || regionRaw === '' ? defaults.mediaRegion : regionRaw;
-  if (!KNOWN_MEDIA_REGIONS.includes(mediaRegion)) {
-    throw new TwilioError(53115, `MediaRegion is invalid: use one of ${KNOWN_MEDIA_REGIONS.join(', ')}`);
-  }
-  if (!ctx.availableRegions.includes(mediaRegion)) {
-    throw new TwilioError(53116, `There are no media servers available in the MediaRegion: this deployment serves ${ctx.availableRegions.join(', ')}`);
-  }
+  const mediaRegion = checkMediaRegion(regionRaw === undefined || regionRaw === '' ? defaults.mediaRegion : regionRaw, ctx.availableRegions);
 
   jsonParam(params, 'RecordingRules', (v) => Array.isArray(v) || (typeof v === 'object' && v !== null && Array.isArray((v as { rules?: unknown }).rules)));
   jsonParam(params, 'TranscriptionsConfiguration', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
@@ -169,6 +146,61 @@ export function parseCreateRoom(
     largeRoom,
     adHoc: false,
   };
+}
+
+/*
+ * One rule per parameter, shared by room creation and the account's room settings (and so by
+ * ROOM_DEFAULTS): each returns undefined when the parameter is absent.
+ */
+
+/** `Type`: 53108 unless one of ROOM_TYPES. */
+export function roomType(params: Params): RoomType | undefined {
+  const raw = params.get('Type');
+  if (raw === undefined) return undefined;
+  if (!ROOM_TYPES.includes(raw as RoomType)) {
+    throw new TwilioError(53108, `RoomType is not valid: Type must be one of ${ROOM_TYPES.join(', ')}`);
+  }
+  return raw as RoomType;
+}
+
+/** `MaxParticipants` for a room of `type`: 53107 outside 1 … the type's cap. */
+export function maxParticipantsFor(params: Params, type: RoomType): number | undefined {
+  const value = integer(params, 'MaxParticipants', 53107);
+  const cap = MAX_PARTICIPANTS_BY_TYPE[type];
+  if (value !== undefined && (value < 1 || value > cap)) {
+    throw new TwilioError(53107, `MaxParticipants is out of range: ${type} rooms allow 1 to ${cap}`);
+  }
+  return value;
+}
+
+/** `StatusCallbackMethod`, upper-cased: 53110 unless GET or POST. */
+export function callbackMethod(params: Params): 'GET' | 'POST' | undefined {
+  const raw = params.get('StatusCallbackMethod');
+  if (raw === undefined) return undefined;
+  const upper = raw.toUpperCase();
+  if (upper !== 'GET' && upper !== 'POST') throw new TwilioError(53110, 'StatusCallbackMethod is invalid: use GET or POST');
+  return upper;
+}
+
+/** `MaxParticipantDuration` in seconds: 53109 outside PARTICIPANT_DURATION_RANGE. */
+export function participantDuration(params: Params): number | undefined {
+  const value = integer(params, 'MaxParticipantDuration', 53109);
+  const [min, max] = PARTICIPANT_DURATION_RANGE;
+  if (value !== undefined && (value < min || value > max)) {
+    throw new TwilioError(53109, `Timeout is out of range: MaxParticipantDuration must be ${min} to ${max} seconds`);
+  }
+  return value;
+}
+
+/** A media region: 53115 unless Twilio knows it, 53116 unless this deployment serves it. */
+export function checkMediaRegion(region: string, availableRegions: string[]): string {
+  if (!KNOWN_MEDIA_REGIONS.includes(region)) {
+    throw new TwilioError(53115, `MediaRegion is invalid: use one of ${KNOWN_MEDIA_REGIONS.join(', ')}`);
+  }
+  if (!availableRegions.includes(region)) {
+    throw new TwilioError(53116, `There are no media servers available in the MediaRegion: this deployment serves ${availableRegions.join(', ')}`);
+  }
+  return region;
 }
 
 export function checkCallbackUrl(raw: string): void {

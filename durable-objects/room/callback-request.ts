@@ -1,4 +1,4 @@
-import { twilioSignature } from './signature';
+import { twilioSignature } from '../../core/twilio-signature';
 
 /** Where a status callback goes: the room's StatusCallback and StatusCallbackMethod. */
 export interface CallbackTarget {

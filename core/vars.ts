@@ -1,9 +1,8 @@
-import type { BenchObject } from '../durable-objects/bench/bench-object';
-import type { CatalogObject } from '../durable-objects/catalog/catalog-object';
-import type { RoomObject } from '../durable-objects/room/room-object';
-
-/** Bindings of the Worker; see wrangler.toml. */
-export interface Env {
+/**
+ * The deployment's variables and secrets (wrangler.toml `[vars]`, `wrangler secret put`): plain
+ * strings, checked where they are first used (see config-error.ts).
+ */
+export interface Vars {
   /** The default account's sid (AC…). */
   ACCOUNT_SID: string;
   /** The default account's auth token: REST Basic auth and status callback signatures. */
@@ -41,10 +40,4 @@ export interface Env {
   SFU_URL?: string;
   /** Shared secret that signs requests to the media servers' control API (the servers' SFU_SECRET). */
   SFU_SECRET?: string;
-  /** One Room Durable Object per account + room name. */
-  ROOMS: DurableObjectNamespace<RoomObject>;
-  /** One catalog Durable Object per account: listing and sid lookup. */
-  CATALOG: DurableObjectNamespace<CatalogObject>;
-  /** Floor objects for `npm run bench` (a fresh object per call, an echo WebSocket); unused otherwise. */
-  BENCH: DurableObjectNamespace<BenchObject>;
 }

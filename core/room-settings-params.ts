@@ -1,9 +1,6 @@
-import type { RoomType } from '../../durable-objects/room/room-record';
-import { MAX_PARTICIPANTS_BY_TYPE, ROOM_TYPES } from '../../durable-objects/room/room-record';
-import { TwilioError } from '../errors';
-import type { Params } from '../http/form';
-import type { RoomDefaults } from '../rooms/room-params';
-import { boolean, checkCallbackUrl, integer, KNOWN_MEDIA_REGIONS, PARTICIPANT_DURATION_RANGE, timeout } from '../rooms/room-params';
+import type { Params } from './form';
+import type { RoomDefaults } from './room-params';
+import { boolean, callbackMethod, checkCallbackUrl, checkMediaRegion, maxParticipantsFor, participantDuration, roomType, timeout } from './room-params';
 
 /**
  * The account's room settings as form parameters (`POST /v1/Settings/Rooms`) and as JSON fields
@@ -34,26 +31,15 @@ export function parseRoomSettings(params: Params, current: RoomDefaults, availab
   const clientRoomCreation = boolean(params, 'ClientRoomCreation');
   if (clientRoomCreation !== undefined) patch.clientRoomCreation = clientRoomCreation;
 
-  const type = params.get('Type');
-  if (type !== undefined) {
-    if (!ROOM_TYPES.includes(type as RoomType)) {
-      throw new TwilioError(53108, `RoomType is not valid: Type must be one of ${ROOM_TYPES.join(', ')}`);
-    }
-    patch.type = type as RoomType;
-  }
+  const type = roomType(params);
+  if (type !== undefined) patch.type = type;
 
   if (params.get('MaxParticipants') === '') {
     patch.maxParticipants = 0;
   } else {
-    const maxParticipants = integer(params, 'MaxParticipants', 53107);
-    if (maxParticipants !== undefined) {
-      const roomType = patch.type ?? current.type;
-      const cap = MAX_PARTICIPANTS_BY_TYPE[roomType];
-      if (maxParticipants < 1 || maxParticipants > cap) {
-        throw new TwilioError(53107, `MaxParticipants is out of range: ${roomType} rooms allow 1 to ${cap}`);
-      }
-      patch.maxParticipants = maxParticipants;
-    }
+    // Checked against the type in force when Type is not being changed.
+    const maxParticipants = maxParticipantsFor(params, patch.type ?? current.type);
+    if (maxParticipants !== undefined) patch.maxParticipants = maxParticipants;
   }
 
   const statusCallback = params.get('StatusCallback');
@@ -61,35 +47,17 @@ export function parseRoomSettings(params: Params, current: RoomDefaults, availab
     if (statusCallback !== '') checkCallbackUrl(statusCallback);
     patch.statusCallback = statusCallback === '' ? null : statusCallback;
   }
-  const method = params.get('StatusCallbackMethod');
-  if (method !== undefined) {
-    const upper = method.toUpperCase();
-    if (upper !== 'GET' && upper !== 'POST') throw new TwilioError(53110, 'StatusCallbackMethod is invalid: use GET or POST');
-    patch.statusCallbackMethod = upper;
-  }
+  const method = callbackMethod(params);
+  if (method !== undefined) patch.statusCallbackMethod = method;
 
-  const duration = integer(params, 'MaxParticipantDuration', 53109);
-  if (duration !== undefined) {
-    const [min, max] = PARTICIPANT_DURATION_RANGE;
-    if (duration < min || duration > max) {
-      throw new TwilioError(53109, `Timeout is out of range: MaxParticipantDuration must be ${min} to ${max} seconds`);
-    }
-    patch.maxParticipantDuration = duration;
-  }
+  const duration = participantDuration(params);
+  if (duration !== undefined) patch.maxParticipantDuration = duration;
   const emptyRoomTimeout = timeout(params, 'EmptyRoomTimeout');
   if (emptyRoomTimeout !== undefined) patch.emptyRoomTimeout = emptyRoomTimeout;
   const unusedRoomTimeout = timeout(params, 'UnusedRoomTimeout');
   if (unusedRoomTimeout !== undefined) patch.unusedRoomTimeout = unusedRoomTimeout;
 
   const region = params.get('MediaRegion');
-  if (region !== undefined) {
-    if (!KNOWN_MEDIA_REGIONS.includes(region)) {
-      throw new TwilioError(53115, `MediaRegion is invalid: use one of ${KNOWN_MEDIA_REGIONS.join(', ')}`);
-    }
-    if (!availableRegions.includes(region)) {
-      throw new TwilioError(53116, `There are no media servers available in the MediaRegion: this deployment serves ${availableRegions.join(', ')}`);
-    }
-    patch.mediaRegion = region;
-  }
+  if (region !== undefined) patch.mediaRegion = checkMediaRegion(region, availableRegions);
   return patch;
 }

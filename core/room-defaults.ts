@@ -1,22 +1,11 @@
-import type { Env } from '../env';
-import { Params } from '../http/form';
-import type { RoomDefaults } from '../rooms/room-params';
-import { BUILT_IN_DEFAULTS } from '../rooms/room-params';
-import { catalogStub } from '../rooms/stubs';
-import { parseRoomSettings, ROOM_SETTINGS_FIELDS } from '../settings/room-settings-params';
-
-/**
- * The account's room defaults (what Twilio's console held): the settings the account saved
- * (`POST /v1/Settings/Rooms`) over the deployment's `ROOM_DEFAULTS` over the built-in ones.
- * One RPC to the account's catalog, which keeps the saved settings.
- */
-export async function roomDefaults(env: Env, accountSid: string): Promise<RoomDefaults> {
-  const saved = await catalogStub(env, accountSid).roomSettings();
-  return { ...configuredDefaults(env), ...saved };
-}
+import type { Vars } from './vars';
+import { Params } from './form';
+import type { RoomDefaults } from './room-params';
+import { BUILT_IN_DEFAULTS } from './room-params';
+import { parseRoomSettings, ROOM_SETTINGS_FIELDS } from './room-settings-params';
 
 /** Media regions this deployment serves (`MEDIA_REGIONS`). */
-export function availableRegions(env: Env): string[] {
+export function availableRegions(env: Vars): string[] {
   return (env.MEDIA_REGIONS ?? 'us1').split(',').map((r) => r.trim());
 }
 
@@ -27,7 +16,7 @@ const cache = new WeakMap<object, RoomDefaults>();
  * `{"type":"group-small","client_room_creation":false}`) over BUILT_IN_DEFAULTS. Checked with the
  * same rules as the REST resource; a bad value is a configuration error, thrown with what is wrong.
  */
-export function configuredDefaults(env: Env): RoomDefaults {
+export function configuredDefaults(env: Vars): RoomDefaults {
   let defaults = cache.get(env);
   if (defaults) return defaults;
   defaults = BUILT_IN_DEFAULTS;

@@ -1,5 +1,5 @@
-import type { Env } from '../env';
-import { isSid } from '../sids';
+import type { Vars } from './vars';
+import { isSid } from './sids';
 
 /** One account this deployment serves: its sid, auth token and API keys. */
 export interface Account {
@@ -22,7 +22,7 @@ export class Accounts {
   private readonly bySid = new Map<string, Account>();
   private readonly byKey = new Map<string, Account>();
 
-  constructor(env: Pick<Env, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY_SID' | 'API_KEY_SECRET' | 'ACCOUNTS'>) {
+  constructor(env: Pick<Vars, 'ACCOUNT_SID' | 'AUTH_TOKEN' | 'API_KEY_SID' | 'API_KEY_SECRET' | 'ACCOUNTS'>) {
     this.add({
       accountSid: env.ACCOUNT_SID,
       authToken: env.AUTH_TOKEN,
@@ -72,7 +72,7 @@ export class Accounts {
 const cache = new WeakMap<object, Accounts>();
 
 /** Accounts parsed once per env object (bindings do not change during an isolate's life). */
-export function accountsOf(env: Env): Accounts {
+export function accountsOf(env: Vars): Accounts {
   let accounts = cache.get(env);
   if (!accounts) {
     accounts = new Accounts(env);
