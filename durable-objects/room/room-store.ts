@@ -1,4 +1,5 @@
 import type { RoomRecord } from '../../core/room-record';
+import { lazySchema } from './lazy-schema';
 
 /**
  * The rooms this object has hosted, in its SQLite storage. A name's object hosts one room at a
@@ -13,14 +14,21 @@ export class RoomStore {
    */
   mayHaveUnpublished = true;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS rooms (
-      sid TEXT PRIMARY KEY,
-      json TEXT NOT NULL,
-      revision INTEGER NOT NULL,
-      catalog_revision INTEGER NOT NULL DEFAULT -1
-    )`);
-    sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  /** Runs a query, creating the tables on the first write (lazy-schema.ts): a read stores nothing. */
+  private readonly sql: { exec: SqlStorage['exec'] };
+
+  constructor(sql: SqlStorage) {
+    this.sql = {
+      exec: lazySchema(sql, [
+        `CREATE TABLE IF NOT EXISTS rooms (
+          sid TEXT PRIMARY KEY,
+          json TEXT NOT NULL,
+          revision INTEGER NOT NULL,
+          catalog_revision INTEGER NOT NULL DEFAULT -1
+        )`,
+        'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+      ]),
+    };
   }
 
   /** The room in progress under this name, if any. */

@@ -1,3 +1,5 @@
+import { lazySchema } from './lazy-schema';
+
 /**
  * All of a room's deadlines in one table, and the room's single alarm set to the earliest.
  *
@@ -9,11 +11,14 @@
 export class Scheduler {
   private armedAt: number | null | undefined;
 
+  /** Runs a query, creating the table on the first write (lazy-schema.ts): a read stores nothing. */
+  private readonly sql: { exec: SqlStorage['exec'] };
+
   constructor(
-    private readonly sql: SqlStorage,
+    sql: SqlStorage,
     private readonly storage: DurableObjectStorage,
   ) {
-    sql.exec('CREATE TABLE IF NOT EXISTS deadlines (key TEXT PRIMARY KEY, at INTEGER NOT NULL)');
+    this.sql = { exec: lazySchema(sql, ['CREATE TABLE IF NOT EXISTS deadlines (key TEXT PRIMARY KEY, at INTEGER NOT NULL)']) };
   }
 
   /** Sets (or moves) the deadline `key` to epoch ms `at`. */
