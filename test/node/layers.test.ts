@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The import rules of the tree (README, Layout): core/ imports nothing of the project, the
+ * The import rules of the tree (README, "How it is built"): core/ imports nothing of the project, the
  * objects never import the Worker, and the media server reaches only core/. A move that breaks
  * one fails here, with the offending file and import.
  */
