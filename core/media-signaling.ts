@@ -37,3 +37,42 @@ export interface VideoBandwidthProfile {
   /** The priority the dominant speaker's video gets, if higher than its own. */
   dominantSpeakerPriority?: TrackPriority;
 }
+
+/**
+ * The profile's fields: the name twilio-video sends in `bandwidth_profile.video` (wire), the name
+ * the Room object and the media server use (key), and what each may hold. One table, read by both
+ * the signaling parser (wire names) and the media server's control API (keys).
+ */
+const PROFILE_FIELDS = [
+  { wire: 'max_subscription_bandwidth', key: 'maxSubscriptionBitrate', values: null },
+  { wire: 'max_tracks', key: 'maxTracks', values: null },
+  { wire: 'mode', key: 'mode', values: ['grid', 'collaboration', 'presentation'] },
+  { wire: 'track_switch_off', key: 'trackSwitchOffMode', values: ['detected', 'predicted', 'disabled'] },
+  { wire: 'active_speaker_priority', key: 'dominantSpeakerPriority', values: ['low', 'standard', 'high'] },
+] as const satisfies readonly { wire: string; key: keyof VideoBandwidthProfile; values: readonly string[] | null }[];
+
+/**
+ * Reads a video bandwidth profile from `fields`, named as on the wire or by key. The first bad
+ * field is reported through `invalid` (which throws the caller's own error) with a message naming
+ * it under `where`; fields the table does not list (e.g. `render_dimensions`) are ignored.
+ */
+export function readVideoProfile(
+  fields: Record<string, unknown>,
+  names: 'wire' | 'key',
+  where: string,
+  invalid: (message: string) => Error,
+): VideoBandwidthProfile {
+  const out: Record<string, unknown> = {};
+  for (const field of PROFILE_FIELDS) {
+    const v = fields[field[names]];
+    if (v === undefined) continue;
+    const at = `${where}.${field[names]}`;
+    if (field.values === null) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalid(`${at} must be a non-negative integer`);
+    } else if (!(field.values as readonly unknown[]).includes(v)) {
+      throw invalid(`${at} must be one of ${field.values.join(', ')}`);
+    }
+    out[field.key] = v;
+  }
+  return out as VideoBandwidthProfile;
+}

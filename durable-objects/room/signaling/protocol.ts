@@ -1,6 +1,6 @@
 import { TwilioError } from '../../../core/errors';
 import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
-import { isMediaSignalingFeature } from '../../../core/media-signaling';
+import { isMediaSignalingFeature, readVideoProfile } from '../../../core/media-signaling';
 import type { TrackKind } from '../participants/participant-record';
 import type { SubscribeRule } from '../participants/subscribe-rules';
 import { parseSubscribeRules } from '../participants/subscribe-rules';
@@ -164,18 +164,7 @@ function bandwidthProfile(raw: unknown, where: string): VideoBandwidthProfile {
   const b = object(raw, where);
   if (b.video === undefined) return {};
   const v = object(b.video, `${where}.video`);
-  const out: VideoBandwidthProfile = {};
-  if (v.max_subscription_bandwidth !== undefined) out.maxSubscriptionBitrate = integer(v.max_subscription_bandwidth, `${where}.video.max_subscription_bandwidth`);
-  if (v.max_tracks !== undefined) out.maxTracks = integer(v.max_tracks, `${where}.video.max_tracks`);
-  if (v.mode !== undefined) out.mode = oneOf(v.mode, `${where}.video.mode`, ['grid', 'collaboration', 'presentation'] as const);
-  if (v.track_switch_off !== undefined) out.trackSwitchOffMode = oneOf(v.track_switch_off, `${where}.video.track_switch_off`, ['detected', 'predicted', 'disabled'] as const);
-  if (v.active_speaker_priority !== undefined) out.dominantSpeakerPriority = oneOf(v.active_speaker_priority, `${where}.video.active_speaker_priority`, ['low', 'standard', 'high'] as const);
-  return out;
-}
-
-function oneOf<T extends string>(v: unknown, where: string, values: readonly T[]): T {
-  if (!values.includes(v as T)) throw invalid(`${where} must be one of ${values.join(', ')}`);
-  return v as T;
+  return readVideoProfile(v, 'wire', `${where}.video`, invalid);
 }
 
 function track(raw: unknown, where: string): ClientTrack {

@@ -1,5 +1,5 @@
 import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
-import { isMediaSignalingFeature, isTrackPriority } from '../../../core/media-signaling';
+import { isMediaSignalingFeature, isTrackPriority, readVideoProfile } from '../../../core/media-signaling';
 import type { IceCandidate, PeerConnectionEntry, TrackRef } from '../types';
 import { badRequest } from './errors';
 
@@ -72,19 +72,7 @@ export function sessionBody(raw: unknown): SessionBody {
 }
 
 export function profile(raw: unknown): VideoBandwidthProfile {
-  const p = object(raw, 'profile');
-  const out: VideoBandwidthProfile = {};
-  if (p.maxSubscriptionBitrate !== undefined) out.maxSubscriptionBitrate = int(p.maxSubscriptionBitrate, 'profile.maxSubscriptionBitrate');
-  if (p.maxTracks !== undefined) out.maxTracks = int(p.maxTracks, 'profile.maxTracks');
-  if (p.mode !== undefined) out.mode = oneOf(p.mode, 'profile.mode', ['grid', 'collaboration', 'presentation'] as const);
-  if (p.trackSwitchOffMode !== undefined) out.trackSwitchOffMode = oneOf(p.trackSwitchOffMode, 'profile.trackSwitchOffMode', ['detected', 'predicted', 'disabled'] as const);
-  if (p.dominantSpeakerPriority !== undefined) out.dominantSpeakerPriority = oneOf(p.dominantSpeakerPriority, 'profile.dominantSpeakerPriority', ['low', 'standard', 'high'] as const);
-  return out;
-}
-
-function oneOf<T extends string>(v: unknown, where: string, values: readonly T[]): T {
-  if (!values.includes(v as T)) throw badRequest(`${where} must be one of ${values.join(', ')}`);
-  return v as T;
+  return readVideoProfile(object(raw, 'profile'), 'key', 'profile', badRequest);
 }
 
 export function signalBody(raw: unknown): PeerConnectionEntry[] {
