@@ -1,11 +1,14 @@
 /// <reference types="node" />
 /**
- * Signaling figures, each from real WebSockets to `wrangler dev`:
- *   join    socket open → `connected`, first participant of a new ad-hoc room, then a second one
+ * Signaling figures, each from real WebSockets to `wrangler dev`, each beside its floor:
+ *   join    socket open → `connected`, first participant of a new ad-hoc room, then a second one;
+ *           interleaved with a new echo object's first reply (socket open → the echo of a `hello`)
  *   relay   an ICE `update` from one member of a pair to the other, one message in flight at a time,
  *           interleaved with the same frame sent to the echo floors (GET /bench/echo, plain and with
  *           one SQLite write per message)
- *   fanout  the 50th participant's `connect` → the `update` announcing it at the last of the other 49
+ *   fanout  the 50th participant's `connect` → the `update` announcing it at the last of the other 49,
+ *           alternated with a 50th socket's message → the same frame at the last of 49 sockets of a
+ *           broadcast object (GET /bench/broadcast)
  */
 import { mintAccessToken } from '../core/tokens/mint-token';
 import type { Frame } from './socket';
@@ -74,6 +77,14 @@ export interface JoinPhase {
   newRoom: JoinFigures;
   /** Second participant of the same room. */
   existingRoom: JoinFigures;
+  /**
+   * The floor of `newRoom.handshake`: a new echo object's first reply, from the socket's open event
+   * (the upgrade created the object, as it creates the Room object) to the echo of a frame as long
+   * as the join's `hello`.
+   */
+  echoFirstReply: Summary;
+  /** newRoom.handshake p50 ÷ echoFirstReply p50. */
+  ratioP50: number;
 }
 
 export async function benchJoin(wsBase: string, c: Credentials, rooms: number, warmup: number): Promise<JoinPhase> {
@@ -83,24 +94,45 @@ export async function benchJoin(wsBase: string, c: Credentials, rooms: number, w
   const first: Joined[] = [];
   const second: Joined[] = [];
   const open: Joined[] = [];
-  // One join at a time, so each latency is the server's alone and not a queue's.
+  const echo: number[] = [];
+  const echoes: BenchSocket[] = [];
+  // One join at a time, so each latency is the server's alone and not a queue's; each room's two
+  // joins are followed by the floor, so that the noise of the moment hits both.
   for (let i = 0; i < total; i++) {
     const room = `join-${run}-${i}`;
     const a = await join(wsBase, room, toks[2 * i] as string);
     const b = await join(wsBase, room, toks[2 * i + 1] as string);
     open.push(a, b);
+    const e = await firstEcho(wsBase, room, helloConnect(room, toks[2 * i] as string, HELLO_TIMEOUT_MS));
+    echoes.push(e.socket);
     if (i >= warmup) {
       first.push(a);
       second.push(b);
+      echo.push(e.ms);
     }
   }
   await pool(open.length, 8, (i) => leave(open[i] as Joined));
+  for (const e of echoes) e.terminate();
   const phase = (list: Joined[]): JoinFigures => ({
     handshake: summarize(list.map((j) => j.handshake)),
     upgrade: summarize(list.map((j) => j.upgrade)),
     total: summarize(list.map((j) => j.total)),
   });
-  return { rooms, newRoom: phase(first), existingRoom: phase(second) };
+  const newRoom = phase(first);
+  const echoFirstReply = summarize(echo);
+  return { rooms, newRoom, existingRoom: phase(second), echoFirstReply, ratioP50: round(newRoom.handshake.p50 / echoFirstReply.p50) };
+}
+
+/**
+ * Opens a socket to a new echo object and times its first reply as join() times `connected`. The
+ * socket stays open until the phase ends, as the joins' do.
+ */
+async function firstEcho(wsBase: string, name: string, frame: unknown): Promise<{ socket: BenchSocket; ms: number }> {
+  const socket = await BenchSocket.open(`${wsBase}/bench/echo?name=${encodeURIComponent(`first-${name}`)}`);
+  const t1 = performance.now();
+  const reply = socket.next(() => true);
+  socket.send(frame);
+  return { socket, ms: (await reply).at - t1 };
 }
 
 // ---- relay vs echo ----
@@ -206,6 +238,16 @@ export interface FanoutPhase {
   connected: Summary;
   /** `disconnect` sent → the last of the others has the `update` saying it left. */
   departure: Summary;
+  /**
+   * The floor of `arrival`: a fresh socket's message → the last of participants − 1 sockets of a
+   * broadcast object has the same frame, one after each arrival; the frame is as long as the
+   * longest `update` that announced the arrival just before.
+   */
+  broadcast: Summary;
+  /** Bytes of that `update` (the longest the others received), in the last arrival. */
+  frameBytes: number;
+  /** arrival p50 ÷ broadcast p50. */
+  ratioP50: number;
 }
 
 export async function benchFanout(wsBase: string, c: Credentials, participants: number, arrivals: number, warmup: number): Promise<FanoutPhase> {
@@ -216,10 +258,15 @@ export async function benchFanout(wsBase: string, c: Credentials, participants: 
   const members: Joined[] = [];
   for (let i = 0; i < participants - 1; i++) members.push(await join(wsBase, room, toks[i] as string));
   for (const m of members) m.socket.clearBacklog();
+  const listeners: BenchSocket[] = [];
+  const floorUrl = `${wsBase}/bench/broadcast?name=${room}`;
+  for (let i = 0; i < participants - 1; i++) listeners.push(await BenchSocket.open(floorUrl));
 
   const arrival: number[] = [];
   const connected: number[] = [];
   const departure: number[] = [];
+  const broadcast: number[] = [];
+  let frameBytes = 0;
   for (let k = 0; k < total; k++) {
     const identity = `"identity":"arrival-${k}"`;
     const socket = await BenchSocket.open(`${wsBase}/signaling/${encodeURIComponent(room)}`);
@@ -233,13 +280,45 @@ export async function benchFanout(wsBase: string, c: Credentials, participants: 
     const t1 = performance.now();
     socket.msg({ type: 'disconnect', version: 2, session: own.body.session });
     const left = await Promise.all(gone);
+    socket.terminate();
+    frameBytes = Math.max(...frames.map((f) => Buffer.byteLength(f.raw)));
+    const floor = await broadcastOnce(floorUrl, listeners, k, frameBytes);
     if (k >= warmup) {
       arrival.push(Math.max(...frames.map((f) => f.at)) - t0);
       connected.push(own.at - t0);
       departure.push(Math.max(...left.map((f) => f.at)) - t1);
+      broadcast.push(floor);
     }
-    socket.terminate();
   }
   await pool(members.length, 8, (i) => leave(members[i] as Joined));
-  return { participants, arrivals, arrival: summarize(arrival), connected: summarize(connected), departure: summarize(departure) };
+  for (const l of listeners) l.terminate();
+  const arrivalSummary = summarize(arrival);
+  const broadcastSummary = summarize(broadcast);
+  return {
+    participants,
+    arrivals,
+    arrival: arrivalSummary,
+    connected: summarize(connected),
+    departure: summarize(departure),
+    broadcast: broadcastSummary,
+    frameBytes,
+    ratioP50: round(arrivalSummary.p50 / broadcastSummary.p50),
+  };
+}
+
+/**
+ * One broadcast on the floor object, timed as an arrival is: a new socket (as the arrival's is),
+ * its message sent → the last listener has it. The frame is a room message padded to `bytes`.
+ */
+async function broadcastOnce(url: string, listeners: BenchSocket[], k: number, bytes: number): Promise<number> {
+  const socket = await BenchSocket.open(url);
+  const marker = `"bench":${k},`;
+  const head = `{"type":"msg","body":{"type":"update","version":2,${marker}"pad":"`;
+  const text = `${head}${'x'.repeat(Math.max(0, bytes - head.length - 3))}"}}`;
+  const seen = listeners.map((l) => l.next((f) => f.raw.includes(marker)));
+  const t0 = performance.now();
+  socket.sendRaw(text);
+  const frames = await Promise.all(seen);
+  socket.terminate();
+  return Math.max(...frames.map((f) => f.at)) - t0;
 }

@@ -8,7 +8,7 @@
  * bench finds the Worker's own socket (the listening port of the group's workerd that answers
  * /bench/noop) and measures there, and reports what the proxy adds as a figure of its own.
  */
-import { NOOP_BODY } from '../workers/bench/markers';
+import { NOOP_BODY } from '../durable-objects/bench/markers';
 import type { AtriumServer } from '../test/node/support/atrium-server';
 import { listeningPorts, workerdOf } from './proc';
 import { BenchSocket } from './socket';

@@ -12,7 +12,7 @@
  */
 import { Hono } from 'hono';
 import type { Env } from '../../durable-objects/env';
-import { BROADCAST_HEADER, ECHO_WRITES_HEADER, NOOP_BODY } from './markers';
+import { BROADCAST_HEADER, ECHO_WRITES_HEADER, NOOP_BODY } from '../../durable-objects/bench/markers';
 
 export const bench = new Hono<{ Bindings: Env }>();
 
