@@ -17,6 +17,7 @@ const CODES: Record<number, [ErrorStatus, string]> = {
   20106: [401, 'Invalid Access Token grants'],
   20107: [401, 'Invalid Access Token signature'],
   20404: [404, 'The requested resource was not found'],
+  20429: [429, 'Too Many Requests'],
   20500: [500, 'Internal server error'],
   70002: [400, 'Bad request'],
   53100: [400, 'Room name is invalid'],

@@ -1,35 +1,49 @@
 import type { Vars } from './vars';
+import { ConfigError, perEnv, repeatedJsonField } from './config-error';
 import { Params } from './form';
 import type { RoomDefaults } from './room-params';
-import { BUILT_IN_DEFAULTS } from './room-params';
+import { BUILT_IN_DEFAULTS, KNOWN_MEDIA_REGIONS } from './room-params';
 import { parseRoomSettings, ROOM_SETTINGS_FIELDS } from './room-settings-params';
 
-/** Media regions this deployment serves (`MEDIA_REGIONS`). */
-export function availableRegions(env: Vars): string[] {
-  return (env.MEDIA_REGIONS ?? 'us1').split(',').map((r) => r.trim());
-}
-
-const cache = new WeakMap<object, RoomDefaults>();
+/**
+ * Media regions this deployment serves (`MEDIA_REGIONS`, comma-separated; `us1` when unset). Each
+ * must be one of Twilio's region names, listed once; a bad list is a ConfigError.
+ */
+export const availableRegions: (env: Vars) => string[] = perEnv((env: Vars) => {
+  if (env.MEDIA_REGIONS === undefined) return ['us1'];
+  const regions = String(env.MEDIA_REGIONS).split(',').map((r) => r.trim());
+  regions.forEach((region, i) => {
+    if (!region) throw new ConfigError('MEDIA_REGIONS', `entry ${i + 1} is empty (list Twilio region names separated by commas)`);
+    if (!KNOWN_MEDIA_REGIONS.includes(region)) {
+      throw new ConfigError('MEDIA_REGIONS', `'${region.slice(0, 20)}' is not a Twilio media region (use ${KNOWN_MEDIA_REGIONS.join(', ')})`);
+    }
+    if (regions.indexOf(region) !== i) throw new ConfigError('MEDIA_REGIONS', `'${region}' is listed twice`);
+  });
+  return regions;
+});
 
 /**
  * The deployment's defaults: `ROOM_DEFAULTS` (the settings resource's JSON fields, e.g.
  * `{"type":"group-small","client_room_creation":false}`) over BUILT_IN_DEFAULTS. Checked with the
- * same rules as the REST resource; a bad value is a configuration error, thrown with what is wrong.
+ * same rules as the REST resource; a bad value is a ConfigError that says what is wrong.
  */
-export function configuredDefaults(env: Vars): RoomDefaults {
-  let defaults = cache.get(env);
-  if (defaults) return defaults;
-  defaults = BUILT_IN_DEFAULTS;
-  if (env.ROOM_DEFAULTS) {
-    try {
-      defaults = { ...BUILT_IN_DEFAULTS, ...parseRoomSettings(asParams(JSON.parse(env.ROOM_DEFAULTS)), BUILT_IN_DEFAULTS, availableRegions(env)) };
-    } catch (err) {
-      throw new Error(`ROOM_DEFAULTS is invalid: ${err instanceof Error ? err.message : String(err)}`);
-    }
+export const configuredDefaults: (env: Vars) => RoomDefaults = perEnv((env: Vars) => {
+  if (!env.ROOM_DEFAULTS) return BUILT_IN_DEFAULTS;
+  const regions = availableRegions(env); // a bad MEDIA_REGIONS is reported as itself
+  let json: unknown;
+  try {
+    json = JSON.parse(env.ROOM_DEFAULTS);
+  } catch {
+    throw new ConfigError('ROOM_DEFAULTS', 'it is not valid JSON');
   }
-  cache.set(env, defaults);
-  return defaults;
-}
+  const repeated = repeatedJsonField(env.ROOM_DEFAULTS);
+  if (repeated !== null) throw new ConfigError('ROOM_DEFAULTS', `the field '${repeated.slice(0, 40)}' is given twice`);
+  try {
+    return { ...BUILT_IN_DEFAULTS, ...parseRoomSettings(asParams(json), BUILT_IN_DEFAULTS, regions) };
+  } catch (err) {
+    throw new ConfigError('ROOM_DEFAULTS', err instanceof Error ? err.message : String(err));
+  }
+});
 
 /** A JSON object of settings fields as the form parameters they stand for (null → empty: cleared). */
 function asParams(json: unknown): Params {

@@ -54,6 +54,17 @@ describe('several accounts', () => {
     expect(() => new Accounts({ ...base, ACCOUNTS: '[{"accountSid":"nope","authToken":"x"}]' })).toThrow(/AC/);
   });
 
+  it('refuses an account or API key configured twice', () => {
+    const base = { ACCOUNT_SID, AUTH_TOKEN, API_KEY_SID, API_KEY_SECRET };
+    const second = { accountSid: 'AC00000000000000000000000000000002', authToken: 't2', apiKeys: [{ sid: 'SK00000000000000000000000000000002', secret: 's2' }] };
+    const accounts = (entries: unknown[]) => () => new Accounts({ ...base, ACCOUNTS: JSON.stringify(entries) });
+    expect(accounts([{ ...second, accountSid: ACCOUNT_SID }])).toThrow(/ACCOUNTS is invalid: entry 1: account AC0+1 is configured twice/);
+    expect(accounts([second, { ...second, apiKeys: [] }])).toThrow(/entry 2: account AC0+2 is configured twice/);
+    expect(accounts([{ ...second, apiKeys: [{ sid: API_KEY_SID, secret: 'x' }] }])).toThrow(/API key SK0+1 is configured twice/);
+    expect(accounts([second, { accountSid: 'AC00000000000000000000000000000003', authToken: 't3', apiKeys: second.apiKeys }])).toThrow(/entry 2: API key SK0+2 is configured twice/);
+    expect(() => new Accounts({ ...base, ACCOUNTS: '[{"accountSid":"AC00000000000000000000000000000002","authToken":"a","authToken":"b"}]' })).toThrow(/'authToken' twice/);
+  });
+
   it('scopes rooms to their account', async () => {
     // The second account is configured for the test run in vitest.config.ts.
     const other = basic('AC00000000000000000000000000000002', 'second-account-token');

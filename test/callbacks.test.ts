@@ -18,7 +18,7 @@ import type { RoomRecord } from '../core/room-record';
 import { signedCallbackRequest } from '../durable-objects/room/callback-request';
 import { twilioSignature } from '../core/twilio-signature';
 import { ACCOUNT_SID, AUTH_TOKEN, api, createRoom } from './support/rest';
-import { roomObject } from './support/room-object';
+import { insideRoomObject, roomObject } from './support/room-object';
 
 const ROOMS = env.ROOMS;
 /** Where the Room object of `uniqueName` lives. */
@@ -406,6 +406,17 @@ describe('Outbox', () => {
         expect.stringMatching(/RMa#0 .*dropped, not retried: HTTP 404/),
         expect.stringMatching(/RMa#4 .*dropped, not retried: HTTP 401/),
       ]);
+      // Each is one structured line (core/log.ts) operators can filter on.
+      expect(JSON.parse(String(error.mock.calls[1]![0]))).toMatchObject({
+        level: 'error',
+        event: 'callback-dropped',
+        roomSid: 'RMa',
+        participantSid: null,
+        sequenceNumber: 4,
+        url: ROOM.statusCallback,
+        method: 'POST',
+        detail: 'HTTP 401',
+      });
     });
   });
 
@@ -446,6 +457,68 @@ describe('Outbox', () => {
       release();
       await delivering;
       expect(h.log()).toEqual(['RMa#0']);
+    });
+  });
+
+  it('never stamps a Timestamp earlier than the room’s previous one, whatever the events carry or the clock says', async () => {
+    await runInDurableObject(scratchObject(), async (_instance, state) => {
+      const h = harness(state);
+      const a = h.room('RMa');
+      const b = h.room('RMb');
+      const alice = { sid: 'PA00000000000000000000000000000001', identity: 'alice', status: 'disconnected' as const, connectedAt: ROOM.dateCreated };
+      const t = ROOM.dateCreated + 60_000;
+      // A room ending: the participants' disconnect times were taken after the room's end time,
+      // and the clock steps back between appends, as after a move to another machine.
+      h.outbox.append('RMa', created(a));
+      h.clock.now -= 5_000;
+      h.outbox.append('RMa', participantDisconnectedEvent(a, { ...alice, disconnectedAt: t + 3 }));
+      h.clock.now -= 5_000;
+      const ended = { ...a, status: 'completed' as const, endTime: t };
+      h.outbox.append('RMa', roomEndedEvent(ended));
+      h.outbox.append('RMa', trackRemovedEvent(ended, alice, { sid: 'MT00000000000000000000000000000001', kind: 'audio', name: 'mic' }, t - 10_000));
+      h.outbox.append('RMa', trackAddedEvent(ended, alice, { sid: 'MT00000000000000000000000000000002', kind: 'audio', name: 'mic' }, t + 7));
+      // Another room keeps its own times.
+      h.outbox.append('RMb', roomEndedEvent({ ...b, status: 'completed', endTime: t - 1 }));
+      const stamps = (room: string) => h.outbox.pending().filter((p) => p.roomSid === room).map((p) => [p.sequenceNumber, p.params.Timestamp]);
+      const iso = (ms: number) => new Date(ms).toISOString();
+      expect(stamps('RMa')).toEqual([
+        [0, iso(ROOM.dateCreated)],
+        [1, iso(t + 3)],
+        [2, iso(t + 3)], // room-ended at t, raised to its predecessor's
+        [3, iso(t + 3)],
+        [4, iso(t + 7)], // a later time is kept as it is
+      ]);
+      expect(stamps('RMb')).toEqual([[0, iso(t - 1)]]);
+      // Only Timestamp moves: the durations are those of the records.
+      expect(h.outbox.pending()[2]!.params).toMatchObject({ StatusCallbackEvent: 'room-ended', RoomDuration: '60' });
+      // And the order holds after the queue drained (the last time is kept beside the numbering).
+      h.clock.now += 10_000;
+      await h.outbox.deliver();
+      expect(h.outbox.pending()).toEqual([]);
+      h.outbox.append('RMa', trackEnabledEvent(ended, alice, { sid: 'MT00000000000000000000000000000002', kind: 'audio', name: 'mic' }, t));
+      expect(stamps('RMa')).toEqual([[5, iso(t + 7)]]);
+    });
+  });
+
+  it('adds the last Timestamp to a sequences table created before it had one, numbering on', async () => {
+    await runInDurableObject(scratchObject(), async (_instance, state) => {
+      // The tables as an older version created them, with a room 5 events in.
+      state.storage.sql.exec(`CREATE TABLE callback_outbox (
+        room_sid TEXT NOT NULL, seq INTEGER NOT NULL, account_sid TEXT NOT NULL, url TEXT NOT NULL, method TEXT NOT NULL,
+        params TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,
+        PRIMARY KEY (room_sid, seq))`);
+      state.storage.sql.exec('CREATE TABLE callback_sequences (room_sid TEXT PRIMARY KEY, next INTEGER NOT NULL)');
+      state.storage.sql.exec("INSERT INTO callback_sequences (room_sid, next) VALUES ('RMa', 5)");
+      const h = harness(state);
+      const a = h.room('RMa');
+      expect(h.outbox.append('RMa', created(a))).toBe(5);
+      expect(h.outbox.append('RMa', created({ ...a, dateCreated: a.dateCreated - 1 }))).toBe(6);
+      expect(h.outbox.pending().map((p) => p.params.Timestamp)).toEqual([new Date(a.dateCreated).toISOString(), new Date(a.dateCreated).toISOString()]);
+      // A second outbox on the same storage (the object woken again) finds the column there.
+      const again = harness(state);
+      again.room('RMa');
+      expect(again.outbox.append('RMa', created({ ...a, dateCreated: a.dateCreated - 2 }))).toBe(7);
+      expect(again.outbox.pending().at(-1)!.params.Timestamp).toBe(new Date(a.dateCreated).toISOString());
     });
   });
 
@@ -528,6 +601,41 @@ describe('status callbacks of a Room object', () => {
     });
     expect(endedRow!.attempts).toBe(0); // never sent while room-created is undelivered
     warn.mockRestore();
+  });
+
+  it('stamps room-ended no earlier than the participant-disconnected events queued before it', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const room = (await createRoom({ StatusCallback: REFUSING_URL, Type: 'peer-to-peer' })).body;
+    const stub = roomStub(room.unique_name);
+    const { SignalingClient } = await import('./support/signaling-client');
+    const alice = await SignalingClient.join(room.unique_name, 'alice');
+    const bob = await SignalingClient.join(room.unique_name, 'bob');
+    // The room's end time is read before its participants' disconnect times; make that gap visible
+    // (the runtime's clock does not move within one step, a real machine's does).
+    await insideRoomObject(stub, (instance) => {
+      instance.lifecycle.now = () => Date.now() - 25;
+    });
+    expect((await api('POST', `/v1/Rooms/${room.sid}`, { Status: 'completed' })).status).toBe(202);
+    await insideRoomObject(stub, (instance) => {
+      delete instance.lifecycle.now;
+    });
+    const events = (await rows(stub, room.sid)).map((r) => JSON.parse(r.params) as Record<string, string>);
+    expect(events.map((e) => e.StatusCallbackEvent)).toEqual([
+      'room-created',
+      'participant-connected',
+      'participant-connected',
+      'participant-disconnected',
+      'participant-disconnected',
+      'room-ended',
+    ]);
+    expect(events.map((e) => Number(e.SequenceNumber))).toEqual([0, 1, 2, 3, 4, 5]);
+    const times = events.map((e) => Date.parse(e.Timestamp!));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]!);
+    // The room's own record keeps its end time; only the event's Timestamp was raised.
+    const ended = (await api('GET', `/v1/Rooms/${room.sid}`)).body;
+    expect(Date.parse(ended.end_time)).toBeLessThan(times[5]!);
+    alice.close();
+    bob.close();
   });
 
   it('queues nothing for a room without StatusCallback', async () => {

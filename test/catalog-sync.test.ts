@@ -15,6 +15,7 @@ describe('catalog sync', () => {
         if (!reachable) throw new Error('catalog unreachable');
         upserts.push(r);
       },
+      remove: async () => undefined,
     };
     await insideRoomObject(stub, async (instance) => {
       const sync = new CatalogSync(instance.store, instance.scheduler, () => port);

@@ -1,8 +1,11 @@
+import { logError } from '../core/log';
 import { Hono } from 'hono';
 import type { Env } from '../durable-objects/env';
+import { ConfigError, configFailure } from '../core/config-error';
 import { TwilioError } from '../core/errors';
 import type { AuthVariables } from './http/auth';
 import { basicAuth } from './http/auth';
+import { configCheck } from './http/config-check';
 import { bench } from './bench/routes';
 import { devToken } from './dev/token-route';
 import { participants } from './participants/routes';
@@ -13,6 +16,10 @@ import { signaling } from './signaling/route';
 /** The Worker's HTTP surface: Twilio's Video v1 REST API under /v1. */
 export const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 
+// A bad configuration answers 20500 (naming the variable) before anything else runs.
+app.use('/v1/*', configCheck);
+app.use('/signaling/*', configCheck);
+app.use('/dev/*', configCheck);
 app.use('/v1/*', basicAuth);
 app.route('/v1/Rooms', rooms);
 app.route('/v1/Rooms/:roomSid/Participants', participants);
@@ -31,7 +38,12 @@ app.notFound((c) => {
 
 app.onError((err, c) => {
   if (err instanceof TwilioError) return c.json(err.toJSON(), err.status);
-  console.error('unhandled error', err);
+  if (err instanceof ConfigError) {
+    // Logged once (the parsers keep the error per env); the client learns the variable's name only.
+    const failure = configFailure(err);
+    return c.json(failure.toJSON(), failure.status);
+  }
+  logError({ event: 'request-failed', message: `unhandled error in ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 200)}`, error: err });
   const internal = new TwilioError(20500, 'Internal server error');
   return c.json(internal.toJSON(), 500);
 });

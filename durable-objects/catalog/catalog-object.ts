@@ -77,6 +77,15 @@ export class CatalogObject extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Forgets a room that its Room object purged after the retention (ROOM_RETENTION_DAYS): REST
+   * then answers 20404 for it, as Twilio does past its retention. The Room object publishes every
+   * copy of the room before it asks, so no copy can bring the row back.
+   */
+  remove(sid: string): void {
+    this.sql.exec('DELETE FROM rooms WHERE sid = ?', sid);
+  }
+
   get(sid: string): RoomRecord | null {
     const row = this.sql.exec<{ json: string }>('SELECT json FROM rooms WHERE sid = ?', sid).toArray()[0];
     return row ? (JSON.parse(row.json) as RoomRecord) : null;

@@ -4,7 +4,9 @@ import { elapsedSeconds, roomDuration } from '../../core/room-record';
 /**
  * Builders for the parameters of every room status callback Twilio sends, with Twilio's exact
  * parameter names. `SequenceNumber` is not set here: the outbox stamps it when the event is
- * queued, so numbers follow the order events were committed in.
+ * queued, so numbers follow the order events were committed in. `Timestamp` is the time of the
+ * change the event reports; the outbox raises it to the room's previous event's Timestamp when it
+ * is earlier, so both orders agree (Outbox.append).
  */
 
 export type StatusCallbackEvent =

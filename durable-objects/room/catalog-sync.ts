@@ -1,3 +1,4 @@
+import { logError } from '../../core/log';
 import type { RoomStore } from './room-store';
 import type { Scheduler } from './scheduler';
 
@@ -7,6 +8,8 @@ const RETRY_MS = 1_000;
 /** The account catalog, as the Room object sees it. */
 export interface CatalogPort {
   upsert(room: import('../../core/room-record').RoomRecord): Promise<void> | void;
+  /** Forgets a purged room (retention.ts). */
+  remove(sid: string): Promise<void> | void;
 }
 
 /**
@@ -29,7 +32,7 @@ export class CatalogSync {
     // for a publish that started after its own change.
     const previous = this.inFlight;
     const run = (async () => {
-      if (previous) await previous;
+      if (previous) await previous.catch(() => undefined); // its own caller saw (and logged) its failure
       await this.publishNow();
     })();
     this.inFlight = run;
@@ -40,14 +43,27 @@ export class CatalogSync {
     }
   }
 
+  /**
+   * Removes a purged room from the catalog, after every publish already started (which could
+   * otherwise put a copy back after the removal). Throws when the catalog cannot be reached; the
+   * caller retries.
+   */
+  async forget(sid: string): Promise<void> {
+    const previous = this.inFlight;
+    if (previous) await previous.catch(() => undefined);
+    await this.catalog()?.remove(sid);
+  }
+
   private async publishNow(): Promise<void> {
     if (!this.store.mayHaveUnpublished) return;
     this.store.mayHaveUnpublished = false;
-    const pending = this.store.unpublished();
-    if (!pending.length) return;
-    const catalog = this.catalog();
-    if (!catalog) return;
     try {
+      // Inside the try: a throw here (storage, the catalog binding) must not leave the flag off
+      // with revisions unpublished and no retry scheduled.
+      const pending = this.store.unpublished();
+      if (!pending.length) return;
+      const catalog = this.catalog();
+      if (!catalog) return;
       for (const room of pending) {
         await catalog.upsert(room);
         this.store.markPublished(room.sid, room.revision);
@@ -55,8 +71,21 @@ export class CatalogSync {
       this.scheduler.clear(CATALOG_RETRY);
     } catch (err) {
       this.store.mayHaveUnpublished = true;
-      console.error('catalog publish failed; retrying', err);
+      logError({
+        event: 'catalog-publish-failed',
+        roomSid: this.roomSid(),
+        message: `catalog publish failed; retrying in ${RETRY_MS} ms`,
+        error: err,
+      });
       this.scheduler.set(CATALOG_RETRY, Date.now() + RETRY_MS);
+    }
+  }
+
+  private roomSid(): string | null {
+    try {
+      return this.store.current()?.sid ?? null;
+    } catch {
+      return null;
     }
   }
 }

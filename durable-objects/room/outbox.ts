@@ -4,6 +4,7 @@ import type { CallbackEvent } from './callback-events';
 import type { AttemptOutcome, RetryPolicy } from './callback-policy';
 import { classifyStatus, retryDelay } from './callback-policy';
 import { lazySchema } from './lazy-schema';
+import { logError, logWarn } from '../../core/log';
 import type { RoomRecord } from '../../core/room-record';
 import type { Scheduler } from './scheduler';
 
@@ -88,6 +89,8 @@ export class Outbox {
   private readonly random: () => number;
   /** Runs a query, creating the outbox's tables on first use. */
   private readonly exec: SqlStorage['exec'];
+  /** Whether callback_sequences is known to have its last_at column (see `upgradeSequences`). */
+  private sequencesUpgraded = false;
 
   constructor(private readonly opts: OutboxOptions) {
     this.send = opts.send ?? ((request, signal) => fetch(request, { signal }));
@@ -109,7 +112,8 @@ export class Outbox {
         next_at INTEGER NOT NULL,
         PRIMARY KEY (room_sid, seq)
       )`,
-      'CREATE TABLE IF NOT EXISTS callback_sequences (room_sid TEXT PRIMARY KEY, next INTEGER NOT NULL)',
+      // last_at: the room's latest Timestamp so far (epoch ms), so that Timestamps never go back.
+      'CREATE TABLE IF NOT EXISTS callback_sequences (room_sid TEXT PRIMARY KEY, next INTEGER NOT NULL, last_at INTEGER NOT NULL DEFAULT 0)',
     ]);
   }
 
@@ -118,19 +122,28 @@ export class Outbox {
    * event) and snapshotting its StatusCallback URL and method. Synchronous on purpose: call it in
    * the same step as the change it reports. Returns the sequence number, or null (and queues
    * nothing) when the room has no StatusCallback.
+   *
+   * The event's Timestamp is raised, if need be, to the room's previous one, so that Timestamps
+   * never go back as SequenceNumbers go up. Events carry the time of the record they report
+   * (a participant's disconnect, the room's end), and those are read at different moments: when a
+   * room ends, its participants' disconnect times are taken after the room's end time but their
+   * events come first; and a clock can step back between two wakes of the object.
    */
   append(roomSid: string, event: CallbackEvent): number | null {
     const room = this.opts.rooms.get(roomSid);
     if (!room?.statusCallback) return null;
-    const seq = this
-      .exec<{ seq: number }>(
-        `INSERT INTO callback_sequences (room_sid, next) VALUES (?, 1)
-         ON CONFLICT(room_sid) DO UPDATE SET next = next + 1
-         RETURNING next - 1 AS seq`,
+    this.upgradeSequences();
+    const eventAt = Date.parse(event.Timestamp ?? '');
+    const { seq, at } = this
+      .exec<{ seq: number; at: number }>(
+        `INSERT INTO callback_sequences (room_sid, next, last_at) VALUES (?, 1, ?)
+         ON CONFLICT(room_sid) DO UPDATE SET next = next + 1, last_at = max(last_at, excluded.last_at)
+         RETURNING next - 1 AS seq, last_at AS at`,
         roomSid,
+        Number.isFinite(eventAt) ? eventAt : this.now(),
       )
-      .one().seq;
-    const params = { ...event, SequenceNumber: String(seq) };
+      .one();
+    const params = { ...event, Timestamp: new Date(at).toISOString(), SequenceNumber: String(seq) };
     const now = this.now();
     this.exec(
       `INSERT INTO callback_outbox (room_sid, seq, account_sid, url, method, params, created_at, next_at)
@@ -146,6 +159,33 @@ export class Outbox {
     );
     this.reschedule();
     return seq;
+  }
+
+  /**
+   * Retention (retention.ts): drops the room's events still queued, undelivered, and its numbering.
+   * An attempt in flight for one of them settles on a row that is gone, which changes nothing.
+   */
+  purgeRoom(roomSid: string): void {
+    const dropped = this.exec('DELETE FROM callback_outbox WHERE room_sid = ?', roomSid).rowsWritten;
+    this.exec('DELETE FROM callback_sequences WHERE room_sid = ?', roomSid);
+    if (dropped > 0) {
+      logWarn({ event: 'callbacks-purged', roomSid, message: `${dropped} status callback(s) of room ${roomSid} dropped undelivered: the room was purged` });
+      this.reschedule();
+    }
+  }
+
+  /**
+   * Adds last_at to a callback_sequences table created before it existed (objects that queued
+   * callbacks under an older version). Once per instance; a new table is created with it.
+   */
+  private upgradeSequences(): void {
+    if (this.sequencesUpgraded) return;
+    const { sql } = this.opts;
+    const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'callback_sequences'").toArray().length > 0;
+    if (exists && !sql.exec('SELECT * FROM callback_sequences LIMIT 0').columnNames.includes('last_at')) {
+      sql.exec('ALTER TABLE callback_sequences ADD COLUMN last_at INTEGER NOT NULL DEFAULT 0');
+    }
+    this.sequencesUpgraded = true;
   }
 
   /** Every queued event, oldest first per room. */
@@ -168,7 +208,7 @@ export class Outbox {
   onDeadline(key: string): boolean {
     if (!key.startsWith(CALLBACKS_PREFIX)) return false;
     // Not awaited: the alarm handler returns at once and the loop goes on as the object's own I/O.
-    this.deliver().catch((err: unknown) => console.error('status callbacks: delivery loop failed', err));
+    this.deliver().catch((err: unknown) => logError({ event: 'callback-loop-failed', message: 'status callbacks: delivery loop failed', error: err }));
     return true;
   }
 
@@ -190,7 +230,7 @@ export class Outbox {
           .toArray();
         if (!due.length) break;
         this.reschedule(); // the lease: restarts delivery if this instance dies mid-round
-        await this.opts.beforeRound?.().catch((err: unknown) => console.error('status callbacks: beforeRound failed', err));
+        await this.opts.beforeRound?.().catch((err: unknown) => logError({ event: 'catalog-publish-failed', message: 'status callbacks: beforeRound failed', error: err }));
         await Promise.all(due.map((row) => this.attempt(row)));
       }
     } finally {
@@ -231,13 +271,15 @@ export class Outbox {
   private settle(row: Row, outcome: AttemptOutcome, detail: string): void {
     const where = [row.room_sid, row.seq] as const;
     const label = `status callback ${row.room_sid}#${row.seq} to ${row.method} ${row.url}`;
+    // The message keeps the sentence operators (and the Node suite) grep for; the fields are for queries.
+    const fields = { roomSid: row.room_sid, participantSid: participantOf(row), sequenceNumber: row.seq, url: row.url, method: row.method, detail };
     if (outcome === 'delivered') {
       this.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
       return;
     }
     if (outcome === 'rejected') {
       this.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
-      console.error(`${label} dropped, not retried: ${detail}`);
+      logError({ ...fields, event: 'callback-dropped', message: `${label} dropped, not retried: ${detail}`, attempt: row.attempts + 1 });
       return;
     }
     const now = this.now();
@@ -245,13 +287,18 @@ export class Outbox {
     const expiresAt = row.created_at + this.opts.policy.maxAgeMs;
     if (now >= expiresAt) {
       this.exec('DELETE FROM callback_outbox WHERE room_sid = ? AND seq = ?', ...where);
-      console.error(`${label} dropped after ${failures} attempts over ${Math.round((now - row.created_at) / 1000)} s: ${detail}`);
+      logError({
+        ...fields,
+        event: 'callback-dropped',
+        message: `${label} dropped after ${failures} attempts over ${Math.round((now - row.created_at) / 1000)} s: ${detail}`,
+        attempt: failures,
+      });
       return;
     }
     // The last retry lands on the expiry time rather than past it, so every event gets its full window.
     const nextAt = Math.min(now + retryDelay(failures, this.opts.policy, this.random), expiresAt);
     this.exec('UPDATE callback_outbox SET attempts = ?, next_at = ? WHERE room_sid = ? AND seq = ?', failures, nextAt, ...where);
-    console.warn(`${label} failed (attempt ${failures}: ${detail}); retrying in ${nextAt - now} ms`);
+    logWarn({ ...fields, event: 'callback-failed', message: `${label} failed (attempt ${failures}: ${detail}); retrying in ${nextAt - now} ms`, attempt: failures });
   }
 
   /** Points CALLBACKS_DELIVER at what must happen next: see the class comment. */
@@ -260,6 +307,15 @@ export class Outbox {
     if (row.at === null) this.opts.scheduler.clear(CALLBACKS_DELIVER);
     else if (this.running) this.opts.scheduler.set(CALLBACKS_DELIVER, this.now() + this.opts.policy.timeoutMs + LEASE_MARGIN_MS);
     else this.opts.scheduler.set(CALLBACKS_DELIVER, row.at);
+  }
+}
+
+/** The participant an event is about, if any (read back from its stored parameters). */
+function participantOf(row: Row): string | null {
+  try {
+    return (JSON.parse(row.params) as Record<string, string>).ParticipantSid ?? null;
+  } catch {
+    return null;
   }
 }
 

@@ -24,6 +24,8 @@ import { CATALOG_RETRY, CatalogSync } from './catalog-sync';
 import type { EndReason, LifecycleListener } from './lifecycle';
 import { Lifecycle } from './lifecycle';
 import { Outbox } from './outbox';
+import { Retention, retentionMs } from './retention';
+import { SessionStore } from './media/sfu/session-store';
 import type { ParticipantRules, ParticipantTracks, ParticipantView } from './participants/participants-api';
 import { ParticipantsApi } from './participants/participants-api';
 import type { RoomRecord, RoomSpec } from '../../core/room-record';
@@ -41,13 +43,23 @@ import { isGroupType } from '../../core/room-record';
 import type { SignalingEvents } from './signaling/signaling';
 import { Signaling } from './signaling/signaling';
 import { Sockets } from './signaling/sockets';
+import type { DeadlineFailure } from './scheduler';
+import { logError, logWarn } from '../../core/log';
 
 /** Headers the Worker sets when it routes a signaling WebSocket here. */
 export const ACCOUNT_HEADER = 'x-atrium-account';
 export const ROOM_HEADER = 'x-atrium-room';
+/** The client's address as the rate limits count it (workers/http/rate-limit.ts); absent when unknown. */
+export const CLIENT_HEADER = 'x-atrium-client-address';
 
 /** How long a REST subscribe-rule change waits for the media server to apply it. */
 const SUBSCRIBE_SETTLE_MS = 5_000;
+
+/** The earliest the alarm fires again after the scheduler itself failed in it. */
+const ALARM_RETRY_MS = 1_000;
+
+/** RPCs that change nothing the catalog mirrors. */
+const READ_ONLY = { publish: false } as const;
 
 /** The heartbeat twilio-video sends; answered by the runtime without waking the object. */
 const HEARTBEAT = '{"type":"heartbeat"}';
@@ -74,6 +86,8 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private readonly sockets: Sockets;
   /** The REST participant resources' view of the room (RPC methods below delegate to it). */
   private readonly participantsApi: ParticipantsApi;
+  /** Completed rooms are purged a retention (ROOM_RETENTION_DAYS) after they end. */
+  private readonly retention: Retention;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -88,7 +102,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
       rooms: this.store,
       signingKey: (accountSid) => accountsOf(env).byAccountSid(accountSid)?.authToken,
       policy: retryPolicyFromEnv(env),
-      beforeRound: () => this.catalogSync.publish(),
+      beforeRound: () => this.publishCatalog(),
     });
     this.participants = new ParticipantStore(sql);
     const sockets = new Sockets(ctx);
@@ -105,9 +119,18 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
       sockets,
       media: (roomSid) => this.media(roomSid),
       startAdHocRoom: (accountSid, name) => this.startAdHocRoom(accountSid, name),
-      publishRoom: () => this.catalogSync.publish(),
+      publishRoom: () => this.publishCatalog(),
     });
     this.participantsApi = new ParticipantsApi(this.store, this.participants, this.signaling, (roomSid) => this.media(roomSid));
+    this.retention = new Retention({
+      store: this.store,
+      participants: this.participants,
+      scheduler: this.scheduler,
+      // Media sessions are purged whether or not a media server is configured now.
+      parts: [this.mesh, new SessionStore(sql), this.outbox],
+      forgetInCatalog: (roomSid) => this.catalogSync.forget(roomSid),
+      retentionMs: retentionMs(env),
+    });
     // Heartbeats are answered by the runtime itself, so idle rooms stay hibernated; the time of
     // the last one answered tells the sweep which sockets are alive.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT, HEARTBEAT));
@@ -121,73 +144,86 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     }
     const accountSid = request.headers.get(ACCOUNT_HEADER) ?? '';
     const roomName = request.headers.get(ROOM_HEADER) ?? '';
-    return this.signaling.accept(accountSid, decodeURIComponent(roomName));
+    return this.signaling.accept(accountSid, decodeURIComponent(roomName), request.headers.get(CLIENT_HEADER));
   }
 
+  // None of these rejects: the signaling logs what its handlers throw (once) and ends only that
+  // socket's session, and the catalog publish after it always runs.
+
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    await this.signaling.onMessage(ws, message);
-    await this.catalogSync.publish();
+    try {
+      await this.signaling.onMessage(ws, message); // never rejects: see Connection.onMessage
+    } finally {
+      await this.publishCatalog();
+    }
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
-    this.signaling.onClose(ws);
-    await this.catalogSync.publish();
+    this.socketGone(ws);
+    await this.publishCatalog();
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.signaling.onClose(ws);
-    await this.catalogSync.publish();
+    this.socketGone(ws);
+    await this.publishCatalog();
+  }
+
+  /** A socket closed or failed: its participant starts reconnecting. A throw is logged, never raised. */
+  private socketGone(ws: WebSocket): void {
+    try {
+      this.signaling.onClose(ws);
+    } catch (err) {
+      logError({ event: 'signaling-close-failed', roomSid: this.roomSidForLogs(), participantSid: participantOfSocket(ws), error: err });
+    }
   }
 
   // ---- RPC, called by the Worker ----
 
   /** Creates a room under this name; 53113 while another one is in progress. */
   async create(spec: RoomSpec): Promise<Result<RoomRecord>> {
-    const existing = this.store.current();
-    if (existing) return fail(53113, `Room exists: a room named '${existing.uniqueName}' is in progress (${existing.sid})`);
-    this.store.setAccount(spec.accountSid);
-    const room = this.lifecycle.start(spec);
-    await this.catalogSync.publish();
-    return ok(room);
+    return this.rpc('create', {}, () => {
+      const existing = this.store.current();
+      if (existing) return fail(53113, `Room exists: a room named '${existing.uniqueName}' is in progress (${existing.sid})`);
+      this.store.setAccount(spec.accountSid);
+      return ok(this.lifecycle.start(spec));
+    });
   }
 
   /** REST `Status=completed`: ends the room now. 53112 unless `sid` is the room in progress. */
   async complete(sid: string): Promise<Result<RoomRecord>> {
-    const room = this.store.current();
-    if (!room || room.sid !== sid) return fail(53112, 'Status is invalid: the room is not in progress');
-    const ended = this.lifecycle.end(room, 'rest');
-    await this.catalogSync.publish();
-    return ok(ended);
+    return this.rpc('complete', { roomSid: sid }, () => {
+      const room = this.store.current();
+      if (!room || room.sid !== sid) return fail(53112, 'Status is invalid: the room is not in progress');
+      return ok(this.lifecycle.end(room, 'rest'));
+    });
   }
 
   // ---- RPC for the participant resources; `who` is a participant sid or identity ----
 
   /** One page of the room's participants, plus one row when more follow. */
   async listParticipants(roomSid: string, query: ParticipantQuery): Promise<Result<ParticipantView[]>> {
-    return this.participantsApi.list(roomSid, query);
+    return this.rpc('listParticipants', { roomSid }, () => this.participantsApi.list(roomSid, query), READ_ONLY);
   }
 
   async participant(roomSid: string, who: string): Promise<Result<ParticipantView>> {
-    return this.participantsApi.participant(roomSid, who);
+    return this.rpc('participant', { roomSid, who }, () => this.participantsApi.participant(roomSid, who), READ_ONLY);
   }
 
   /** REST `Status=disconnected`. The room may end with it (ad-hoc rooms), so the catalog is updated. */
   async disconnectParticipant(roomSid: string, who: string): Promise<Result<ParticipantView>> {
-    const result = this.participantsApi.disconnect(roomSid, who);
-    await this.catalogSync.publish();
-    return result;
+    return this.rpc('disconnectParticipant', { roomSid, who }, () => this.participantsApi.disconnect(roomSid, who));
   }
 
   async publishedTracks(roomSid: string, who: string): Promise<Result<ParticipantTracks>> {
-    return this.participantsApi.publishedTracks(roomSid, who);
+    return this.rpc('publishedTracks', { roomSid, who }, () => this.participantsApi.publishedTracks(roomSid, who), READ_ONLY);
   }
 
   async subscribedTracks(roomSid: string, who: string): Promise<Result<ParticipantTracks>> {
-    return this.participantsApi.subscribedTracks(roomSid, who);
+    return this.rpc('subscribedTracks', { roomSid, who }, () => this.participantsApi.subscribedTracks(roomSid, who), READ_ONLY);
   }
 
   async subscribeRules(roomSid: string, who: string): Promise<Result<ParticipantRules>> {
-    return this.participantsApi.subscribeRules(roomSid, who);
+    return this.rpc('subscribeRules', { roomSid, who }, () => this.participantsApi.subscribeRules(roomSid, who), READ_ONLY);
   }
 
   /**
@@ -196,9 +232,48 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
    * seconds), so a SubscribedTracks read right after shows it.
    */
   async setSubscribeRules(roomSid: string, who: string, rules: unknown): Promise<Result<ParticipantRules>> {
-    const result = this.participantsApi.setSubscribeRules(roomSid, who, rules);
-    if (result.ok) await this.media(roomSid).settled(result.value.participant.sid, SUBSCRIBE_SETTLE_MS);
-    return result;
+    // Rules are not part of the room's record: nothing for the catalog.
+    return this.rpc(
+      'setSubscribeRules',
+      { roomSid, who },
+      async () => {
+        const result = this.participantsApi.setSubscribeRules(roomSid, who, rules);
+        if (result.ok) await this.media(roomSid).settled(result.value.participant.sid, SUBSCRIBE_SETTLE_MS);
+        return result;
+      },
+      READ_ONLY,
+    );
+  }
+
+  /**
+   * Runs an RPC, then (unless READ_ONLY) mirrors what it changed to the catalog, whatever happened.
+   * An unexpected throw is logged here, once and with the room, and answered as Twilio's 20500
+   * (the Worker renders it as it would its own internal error) instead of crossing the RPC as an
+   * exception the Worker would log again without the room.
+   */
+  private async rpc<T>(
+    method: string,
+    about: { roomSid?: string; who?: string },
+    run: () => Result<T> | Promise<Result<T>>,
+    { publish = true }: { publish?: boolean } = {},
+  ): Promise<Result<T>> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof TwilioError) return { ok: false, error: err.toBody() };
+      logError({
+        event: 'rpc-failed',
+        roomSid: about.roomSid ?? this.roomSidForLogs(),
+        participantSid: about.who?.startsWith('PA') ? about.who : null,
+        // The words the Worker's own catch-all logs: the REST fuzzer looks for them.
+        message: `unhandled error in RPC ${method}: ${err instanceof Error ? err.message : String(err)}`,
+        method,
+        error: err,
+      });
+      return fail(20500, 'Internal server error');
+    } finally {
+      if (publish) await this.publishCatalog();
+    }
   }
 
   // ---- Alarm: every deadline of the room, earliest first ----
@@ -206,16 +281,43 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   override async alarm(): Promise<void> {
     // The runtime clears the alarm as it fires it; forget what the scheduler thinks is set.
     this.scheduler.forgetArmed();
-    for (const key of this.scheduler.takeDue(Date.now())) {
-      if (this.lifecycle.onDeadline(key)) continue;
-      if (this.signaling.onDeadline(key, Date.now())) continue;
-      if (await this.sfuMedia()?.onDeadline(key, Date.now())) continue;
-      if (this.outbox.onDeadline(key)) continue; // starts delivery without awaiting it
-      if (key === CATALOG_RETRY) continue; // handled by the publish below
-      console.warn(`room ${this.ctx.id}: no handler for deadline ${key}`);
+    let failed = false;
+    try {
+      // Each handler runs in its own try: one that throws is logged and retried, the others run.
+      await this.scheduler.runDue(
+        Date.now(),
+        (key) => this.onDeadline(key),
+        (failure) => this.deadlineFailed(failure),
+      );
+    } catch (err) {
+      // The scheduler's own storage failed; what is due stays due, and the alarm tries again.
+      failed = true;
+      logError({ event: 'alarm-failed', roomSid: this.roomSidForLogs(), error: err });
+    } finally {
+      await this.publishCatalog();
+      this.scheduler.arm(failed ? Date.now() + ALARM_RETRY_MS : undefined);
     }
-    await this.catalogSync.publish();
-    this.scheduler.arm();
+  }
+
+  /** Runs the handler of one due deadline; throws what the handler throws (the scheduler retries it). */
+  private async onDeadline(key: string): Promise<void> {
+    if (this.lifecycle.onDeadline(key)) return;
+    if (this.signaling.onDeadline(key, Date.now())) return;
+    if (await this.sfuMedia()?.onDeadline(key, Date.now())) return;
+    if (this.outbox.onDeadline(key)) return; // starts delivery without awaiting it
+    if (await this.retention.onDeadline(key)) return;
+    if (key === CATALOG_RETRY) return; // handled by the publish after the deadlines
+    logWarn({ event: 'deadline-unknown', roomSid: this.roomSidForLogs(), key, message: `no handler for deadline ${key}; dropped` });
+  }
+
+  private deadlineFailed({ key, attempt, retryAt, error }: DeadlineFailure): void {
+    const fields = { roomSid: this.roomSidForLogs(), participantSid: participantOfDeadline(key), key, attempt, error };
+    if (retryAt === null) {
+      logError({ ...fields, event: 'deadline-dropped', message: `deadline ${key} failed ${attempt} times in a row; dropped` });
+    } else {
+      const wait = Math.max(0, retryAt - Date.now());
+      logError({ ...fields, event: 'deadline-failed', message: `deadline ${key} failed (attempt ${attempt}); retrying in ${wait} ms`, retryAt });
+    }
   }
 
   // ---- LifecycleListener ----
@@ -223,11 +325,13 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   // Callers await catalogSync.publish() after every change, so these only do same-step work.
   roomStarted(room: RoomRecord): void {
     this.outbox.append(room.sid, roomCreatedEvent(room));
+    this.retention.roomStarted();
   }
 
   roomEnded(room: RoomRecord, _reason: EndReason): void {
     // Participants are disconnected (and their events queued) before the room-ended event.
     this.signaling.roomEnded(room);
+    this.retention.roomEnded(room);
     this.outbox.append(room.sid, roomEndedEvent(room));
   }
 
@@ -300,7 +404,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
             kick: async (participantSid, error) => {
               const p = this.participants.get(participantSid);
               if (p && p.status !== 'disconnected') this.signaling.kick(p, error);
-              await this.catalogSync.publish();
+              await this.publishCatalog();
             },
           })
         : null;
@@ -311,6 +415,38 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private catalog() {
     const accountSid = this.store.account();
     return accountSid ? catalogStub(this.env, accountSid) : null;
+  }
+
+  /** Mirrors room changes to the catalog. Never rejects: a failure is logged and retried on a deadline. */
+  private async publishCatalog(): Promise<void> {
+    try {
+      await this.catalogSync.publish();
+    } catch (err) {
+      logError({ event: 'catalog-publish-failed', roomSid: this.roomSidForLogs(), error: err });
+    }
+  }
+
+  /** The room a log line is about: the one in progress (null when none). Never throws. */
+  private roomSidForLogs(): string | null {
+    try {
+      return this.store.current()?.sid ?? null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** The participant a deadline is about (reconnect windows, MaxParticipantDuration), if any. */
+function participantOfDeadline(key: string): string | null {
+  return /PA[0-9a-fA-F]{32}/.exec(key)?.[0] ?? null;
+}
+
+/** The participant a socket is bound to, for a log line. Never throws. */
+function participantOfSocket(ws: WebSocket): string | null {
+  try {
+    return (ws.deserializeAttachment() as { participantSid?: string | null } | null)?.participantSid ?? null;
+  } catch {
+    return null;
   }
 }
 

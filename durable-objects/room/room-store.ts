@@ -63,6 +63,22 @@ export class RoomStore {
     return saved;
   }
 
+  /** Deletes a room's record (retention.ts). The name's current room is never deleted. */
+  delete(sid: string): void {
+    this.sql.exec("DELETE FROM rooms WHERE sid = ? AND sid NOT IN (SELECT value FROM meta WHERE key = 'current')", sid);
+  }
+
+  /** Every completed room kept here, by sid with its end time. */
+  completed(): { sid: string; endTime: number | null }[] {
+    return this.sql
+      .exec<{ json: string }>("SELECT json FROM rooms WHERE json ->> '$.status' = 'completed'")
+      .toArray()
+      .map((r) => {
+        const room = JSON.parse(r.json) as RoomRecord;
+        return { sid: room.sid, endTime: room.endTime };
+      });
+  }
+
   /** Records the account this object's rooms belong to (it addresses the account's catalog). */
   setAccount(accountSid: string): void {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('account', ?)", accountSid);

@@ -27,6 +27,24 @@ export async function fireDeadline(stub: Stub, key: string): Promise<boolean> {
   return runDurableObjectAlarm(stub);
 }
 
+/** What an object holds in storage: its SQLite file's size and schema, its alarm, its key-value entries. */
+export interface StoredState {
+  databaseSize: number;
+  /** Tables and indexes, by name (the runtime's own `_cf_…` tables included). */
+  schema: string[];
+  alarm: number | null;
+  kv: string[];
+}
+
+export async function storedState(stub: Stub | DurableObjectStub): Promise<StoredState> {
+  return runInDurableObject(stub as DurableObjectStub, async (_instance, state) => ({
+    databaseSize: state.storage.sql.databaseSize,
+    schema: state.storage.sql.exec<{ name: string }>('SELECT name FROM sqlite_master ORDER BY name').toArray().map((r) => r.name),
+    alarm: await state.storage.getAlarm(),
+    kv: [...(await state.storage.list()).keys()],
+  }));
+}
+
 /** Runs `fn` inside the Room object, with its instance untyped so tests can reach its parts. */
 export function insideRoomObject<T>(stub: Stub, fn: (instance: any, state: DurableObjectState) => T | Promise<T>): Promise<T> {
   return runInDurableObject(stub as DurableObjectStub, fn as (instance: unknown, state: DurableObjectState) => Promise<T>);

@@ -4,6 +4,7 @@ import { accountsOf } from '../../core/accounts';
 import type { Env } from '../../durable-objects/env';
 import { TwilioError } from '../../core/errors';
 import { secretsEqual } from '../../core/secure-compare';
+import { authBlocks, clientAddress, failureOverLimit, TOO_MANY_AUTH_FAILURES, tooManyRequests } from '../../core/rate-limit';
 
 export interface AuthVariables {
   account: Account;
@@ -12,10 +13,25 @@ export interface AuthVariables {
 /**
  * HTTP Basic auth as Twilio does it: `AccountSid:AuthToken` or `ApiKeySid:ApiKeySecret`.
  * Anything else is 401 with code 20003. The matched account scopes the rest of the request.
+ *
+ * Credentials that fail count against AUTH_FAILURES for the client's address (a request with no
+ * Authorization header at all guesses nothing and is not counted). The failure that goes over the
+ * limit, and every request from that address while it is blocked, is 429 with code 20429.
  */
 export const basicAuth: MiddlewareHandler<{ Bindings: Env; Variables: AuthVariables }> = async (c, next) => {
-  const account = await authenticate(c.env, c.req.header('authorization'));
+  const address = clientAddress(c.req.raw.headers);
+  const blocked = authBlocks.remaining(address);
+  if (blocked > 0) {
+    c.header('Retry-After', String(blocked));
+    throw tooManyRequests(TOO_MANY_AUTH_FAILURES);
+  }
+  const header = c.req.header('authorization');
+  const account = await authenticate(c.env, header);
   if (!account) {
+    if (header !== undefined && (await failureOverLimit(c.env, 'AUTH_FAILURES', authBlocks, address))) {
+      c.header('Retry-After', String(authBlocks.remaining(address)));
+      throw tooManyRequests(TOO_MANY_AUTH_FAILURES);
+    }
     c.header('WWW-Authenticate', 'Basic realm="Atrium"');
     throw new TwilioError(20003, 'Authentication failed: use HTTP Basic with AccountSid:AuthToken or ApiKeySid:ApiKeySecret');
   }

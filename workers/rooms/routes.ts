@@ -9,6 +9,7 @@ import { pageEnvelope, readPaging, splitPage } from '../http/paging';
 import { baseUrl } from '../http/base-url';
 import { newSid } from '../../core/sids';
 import { roomDefaults } from '../../durable-objects/catalog/room-defaults';
+import { availableRegions } from '../../core/room-defaults';
 import { parseCreateRoom } from '../../core/room-params';
 import { findRoom } from './room-lookup';
 import { roomResource } from './room-resource';
@@ -26,7 +27,7 @@ rooms.post('/', async (c) => {
     accountSid: account.sid,
     sid,
     defaults: await roomDefaults(c.env, account.sid),
-    availableRegions: (c.env.MEDIA_REGIONS ?? 'us1').split(',').map((r) => r.trim()),
+    availableRegions: availableRegions(c.env),
   });
   const room = unwrap(await roomStub(c.env, account.sid, spec.uniqueName).create(spec));
   return c.json(roomResource(room, baseUrl(c)), 201);

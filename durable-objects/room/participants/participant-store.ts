@@ -139,6 +139,12 @@ export class ParticipantStore {
     return this.many('SELECT json FROM participants WHERE room_sid = ? ORDER BY connected_at, sid', roomSid);
   }
 
+  /** Deletes every participant the room had (retention.ts). */
+  purgeRoom(roomSid: string): void {
+    const gone = this.exec<{ sid: string }>('DELETE FROM participants WHERE room_sid = ? RETURNING sid', roomSid).toArray();
+    for (const { sid } of gone) this.jsonBySid.delete(sid);
+  }
+
   private one(query: string, ...args: (string | number)[]): ParticipantRecord | null {
     const row = this.exec<{ json: string }>(query, ...args).toArray()[0];
     return row ? (JSON.parse(row.json) as ParticipantRecord) : null;

@@ -1,7 +1,10 @@
+import { ConfigError, configFailure } from '../../../core/config-error';
 import { TwilioError } from '../../../core/errors';
+import { logError, logWarn } from '../../../core/log';
 import type { SignalingContext } from './context';
 import type { Departures } from './departures';
 import { FloodGuard } from './flood-guard';
+import type { Handshakes } from './handshakes';
 import type { Presence } from './presence';
 import { parseFrame } from './protocol';
 import type { RoomMessages } from './room-messages';
@@ -26,10 +29,17 @@ export class Connection {
     private readonly rooms: RoomMessages,
     private readonly presence: Presence,
     private readonly departures: Departures,
+    private readonly handshakes: Handshakes,
   ) {}
 
-  /** Accepts a signaling WebSocket for `roomName` of `accountSid`. */
-  accept(accountSid: string, roomName: string): Response {
+  /**
+   * Accepts a signaling WebSocket for `roomName` of `accountSid`. Stores nothing: until a verified
+   * `connect` or `sync` binds it to a participant, the socket lives in memory and its attachment
+   * only, and is closed when its handshake time is over (handshakes.ts). The dead-socket sweep (a
+   * stored deadline) starts with the first participant.
+   */
+  accept(accountSid: string, roomName: string, clientAddress: string | null = null): Response {
+    if (!this.handshakes.admits()) return this.handshakes.refuse();
     const pair = new WebSocketPair();
     const now = Date.now();
     this.c.sockets.accept(pair[1], {
@@ -42,14 +52,20 @@ export class Connection {
       identity: null,
       openedAt: now,
       lastSeen: now,
+      clientAddress,
     });
-    this.presence.ensureSweep(now);
+    this.handshakes.watch(now);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
+  /**
+   * Handles a frame after the socket's earlier ones. Never rejects: `handle` answers what it can
+   * (an `error` to the sender), and whatever still escapes is logged here, once, so the chain goes
+   * on to the socket's next frame instead of skipping every later one.
+   */
   onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     const previous = this.chains.get(ws) ?? Promise.resolve();
-    const next = previous.then(() => this.handle(ws, data));
+    const next = previous.then(() => this.handle(ws, data)).catch((err: unknown) => this.escaped(ws, err));
     this.chains.set(ws, next);
     return next;
   }
@@ -120,8 +136,9 @@ export class Connection {
    */
   private fail(ws: WebSocket, err: unknown): void {
     const { sockets, participants } = this.c;
-    const error = err instanceof TwilioError ? err : new TwilioError(53000, 'Signaling connection error');
-    if (!(err instanceof TwilioError)) console.error('signaling handler failed', err);
+    // A bad configuration value is logged once by configFailure and reaches the client as 20500.
+    const error = err instanceof TwilioError ? err : err instanceof ConfigError ? configFailure(err) : new TwilioError(53000, 'Signaling connection error');
+    this.logFailure(ws, err, error);
     const a = sockets.attachment(ws);
     sockets.sendMsg(ws, { type: 'error', code: error.code, message: error.message });
     sockets.close(ws, 1000, error.message.slice(0, 120));
@@ -131,6 +148,39 @@ export class Connection {
       sockets.unbind(a.participantSid, ws);
       if (p && p.status !== 'disconnected' && p.conn === a.conn) this.departures.leave(p);
     }
+  }
+
+  /**
+   * One log line per failure `fail` answers. An error Twilio's protocol has a code for is the
+   * client's doing: a warning. A ConfigError was logged by configFailure already. Anything else is
+   * a bug: an error ("signaling handler failed" is also what the robustness suite looks for).
+   */
+  private logFailure(ws: WebSocket, err: unknown, sent: TwilioError): void {
+    if (err instanceof ConfigError) return;
+    const where = this.where(ws);
+    if (err instanceof TwilioError) logWarn({ event: 'signaling-error-sent', ...where, code: sent.code, message: sent.message });
+    else logError({ event: 'signaling-handler-failed', ...where, code: sent.code, message: 'signaling handler failed', error: err });
+  }
+
+  /**
+   * What escaped `handle` (`fail` threw itself, or the socket could not be read): logged, once.
+   * The socket stays open and its next frame is handled as usual: what failed was one frame.
+   */
+  private escaped(ws: WebSocket, err: unknown): void {
+    logError({ event: 'signaling-handler-failed', ...this.where(ws), code: 53000, message: 'signaling handler failed', error: err });
+  }
+
+  /** The room and participant of a socket, for a log line. Never throws. */
+  private where(ws: WebSocket): { roomSid: string | null; participantSid: string | null } {
+    let participantSid: string | null = null;
+    let roomSid: string | null = null;
+    try {
+      participantSid = this.c.sockets.attachment(ws)?.participantSid ?? null;
+      roomSid = (participantSid ? this.c.participants.get(participantSid)?.roomSid : null) ?? this.c.store.current()?.sid ?? null;
+    } catch {
+      // The line goes out without them.
+    }
+    return { roomSid, participantSid };
   }
 }
 

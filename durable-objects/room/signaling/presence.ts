@@ -3,14 +3,13 @@ import { participantState } from '../participants/participant-record';
 import type { SignalingContext } from './context';
 import type { Departures } from './departures';
 import { MAX_DURATION_PREFIX, RECONNECT_PREFIX } from './departures';
+import { HANDSHAKE_DEADLINE_MS } from './handshakes';
 
 /** Deadline key of the dead-socket sweep. */
 export const SWEEP = 'sockets:sweep';
 
 /** How often dead sockets are looked for while anyone is connected. */
 const SWEEP_INTERVAL_MS = 10_000;
-/** Sockets that never finish connecting are closed after this long. */
-const HANDSHAKE_DEADLINE_MS = 30_000;
 const DEFAULT_SESSION_TIMEOUT_S = 30;
 /** Twilio's error for a participant over the room's MaxParticipantDuration. */
 const PARTICIPANT_DURATION_EXCEEDED = 53216;
@@ -63,7 +62,11 @@ export class Presence {
     return false;
   }
 
-  /** Makes sure a sweep is due while sockets are open. */
+  /**
+   * Makes sure a sweep is due while sockets are open. Called once a participant is bound (a
+   * verified connect or sync), never for a socket alone: a stranger's socket stores nothing
+   * (handshakes.ts closes it in time).
+   */
   ensureSweep(now: number): void {
     const { scheduler } = this.c;
     if (scheduler.get(SWEEP) === undefined) scheduler.set(SWEEP, now + SWEEP_INTERVAL_MS);
@@ -87,6 +90,7 @@ export class Presence {
       if (!a) continue;
       const heartbeat = c.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       const last = Math.max(heartbeat, a.lastSeen, a.openedAt);
+      // A backstop only: handshakes.ts closes these on its in-memory timer.
       const handshakeStale = !a.participantSid && now - a.openedAt > HANDSHAKE_DEADLINE_MS;
       if (now - last > 3 * a.negotiatedTimeout + 1_000 || handshakeStale) {
         c.sockets.close(ws, 3001, 'heartbeat timeout');

@@ -4,6 +4,7 @@ import { checkRoomName } from '../../../core/room-params';
 import { newSid } from '../../../core/sids';
 import type { VideoToken } from '../../../core/tokens/verify-token';
 import { verifyAccessToken } from '../../../core/tokens/verify-token';
+import { failureOverLimit, TOO_MANY_TOKEN_FAILURES, tokenBlocks, tooManyRequests } from '../../../core/rate-limit';
 import { subscribedState } from '../media/media-backend';
 import type { ParticipantRecord } from '../participants/participant-record';
 import { participantState, publishedState } from '../participants/participant-record';
@@ -45,7 +46,7 @@ export class RoomMessages {
     const { c } = this;
     switch (m.type) {
       case 'ice': {
-        const token = await this.verify(m.token, a.roomName, a.accountSid);
+        const token = await this.verify(m.token, a.roomName, a.accountSid, a.clientAddress);
         c.sockets.update(ws, { identity: token.identity });
         c.sockets.sendMsg(ws, { type: 'iced', ice_servers: await iceServersFor(c.env, token.identity) });
         return;
@@ -107,7 +108,7 @@ export class RoomMessages {
       throw new TwilioError(53104, 'Unable to connect to Room: the room name does not match the signaling URL');
     }
     checkRoomName(m.name);
-    const token = await this.verify(m.token, a.roomName, a.accountSid);
+    const token = await this.verify(m.token, a.roomName, a.accountSid, a.clientAddress);
     // Before an ad-hoc room is started for this join, so a refused connect leaves no empty room
     // behind. join() checks again, against a connect racing this one with the same id (and for a
     // room started here, whose type decides which media backend checks).
@@ -207,7 +208,7 @@ export class RoomMessages {
 
   private async sync(ws: WebSocket, a: SocketAttachment, m: Sync): Promise<void> {
     const { c } = this;
-    const token = await this.verify(m.token, a.roomName, a.accountSid);
+    const token = await this.verify(m.token, a.roomName, a.accountSid, a.clientAddress);
     const p = c.participants.bySession(m.session);
     const room = c.store.current();
     if (!p || !room || p.roomSid !== room.sid || p.status === 'disconnected') {
@@ -293,12 +294,24 @@ export class RoomMessages {
     };
   }
 
-  private async verify(jwt: string, roomName: string, accountSid: string): Promise<VideoToken> {
-    const token = await verifyAccessToken(jwt, accountsOf(this.c.env), roomName);
-    if (token.accountSid !== accountSid) {
-      throw new TwilioError(20103, 'Invalid Access Token issuer/subject: the token belongs to another account');
+  /**
+   * Verifies a token for this room. A refused one (20101–20107) counts against TOKEN_FAILURES for
+   * the client's address; over the limit, and while the address is blocked, the answer is 20429
+   * whatever the token (workers/http/rate-limit.ts).
+   */
+  private async verify(jwt: string, roomName: string, accountSid: string, clientAddress: string | null = null): Promise<VideoToken> {
+    if (tokenBlocks.remaining(clientAddress) > 0) throw tooManyRequests(TOO_MANY_TOKEN_FAILURES);
+    try {
+      const token = await verifyAccessToken(jwt, accountsOf(this.c.env), roomName);
+      if (token.accountSid !== accountSid) {
+        throw new TwilioError(20103, 'Invalid Access Token issuer/subject: the token belongs to another account');
+      }
+      return token;
+    } catch (err) {
+      const refused = err instanceof TwilioError && err.code >= 20101 && err.code <= 20107;
+      if (refused && (await failureOverLimit(this.c.env, 'TOKEN_FAILURES', tokenBlocks, clientAddress))) throw tooManyRequests(TOO_MANY_TOKEN_FAILURES);
+      throw err;
     }
-    return token;
   }
 
   private boundParticipant(a: SocketAttachment): ParticipantRecord {

@@ -5,6 +5,7 @@ import type { RoomRecord } from '../../../core/room-record';
 import { Connection } from './connection';
 import type { SignalingContext } from './context';
 import { Departures } from './departures';
+import { Handshakes } from './handshakes';
 import { Presence } from './presence';
 import { RoomMessages } from './room-messages';
 import type { Sockets } from './sockets';
@@ -24,6 +25,8 @@ export { SWEEP } from './presence';
  */
 export class Signaling {
   readonly sockets: Sockets;
+  /** Sockets not yet bound to a participant: their limit and deadline, in memory only. */
+  readonly handshakes: Handshakes;
   private readonly departures: Departures;
   private readonly presence: Presence;
   private readonly rooms: RoomMessages;
@@ -31,14 +34,15 @@ export class Signaling {
 
   constructor(c: SignalingContext) {
     this.sockets = c.sockets;
+    this.handshakes = new Handshakes(c.sockets);
     this.departures = new Departures(c);
     this.presence = new Presence(c, this.departures);
     this.rooms = new RoomMessages(c, this.presence, this.departures);
-    this.connection = new Connection(c, this.rooms, this.presence, this.departures);
+    this.connection = new Connection(c, this.rooms, this.presence, this.departures, this.handshakes);
   }
 
-  accept(accountSid: string, roomName: string): Response {
-    return this.connection.accept(accountSid, roomName);
+  accept(accountSid: string, roomName: string, clientAddress: string | null = null): Response {
+    return this.connection.accept(accountSid, roomName, clientAddress);
   }
 
   onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {

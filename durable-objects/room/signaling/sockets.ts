@@ -18,12 +18,16 @@ export interface SocketAttachment {
   openedAt: number;
   /** Last time a message other than the auto-answered heartbeat arrived (coarse: updated at most every few seconds). */
   lastSeen: number;
+  /** The client's address as the rate limits count it (TOKEN_FAILURES); null or absent when unknown. */
+  clientAddress?: string | null;
 }
 
 /** How stale `lastSeen` may get before the attachment is rewritten. */
 const LAST_SEEN_GRANULARITY_MS = 2_000;
 
 export class Sockets {
+  /** Called after a socket is bound to a participant: the handshake deadline (handshakes.ts) may be moot. */
+  onBound: (() => void) | null = null;
   private byParticipant: Map<string, WebSocket> | null = null;
   private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
 
@@ -59,6 +63,7 @@ export class Sockets {
   bind(ws: WebSocket, participantSid: string): void {
     this.update(ws, { participantSid });
     this.map().set(participantSid, ws);
+    this.onBound?.();
   }
 
   unbind(participantSid: string, ws?: WebSocket): void {

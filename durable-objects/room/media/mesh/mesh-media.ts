@@ -72,8 +72,14 @@ export class MeshMedia implements MediaBackend {
     for (const [other, close] of this.closeAllFor(p.sid)) out.addPeerConnections(other, [close]);
   }
 
+  /** Every pair of the room ends, and its rows go: no socket of the room is left to send on them. */
   roomEnded(roomSid: string): void {
-    for (const p of this.participants.present(roomSid)) this.closeAllFor(p.sid);
+    this.pairs.deleteRoom(roomSid);
+  }
+
+  /** Retention (retention.ts): whatever is left of the room's pairs. */
+  purgeRoom(roomSid: string): void {
+    this.pairs.deleteRoom(roomSid);
   }
 
   async settled(): Promise<void> {}

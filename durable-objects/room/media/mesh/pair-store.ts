@@ -18,7 +18,10 @@ export interface Pair {
   pendingRevision: number;
   /** Whether any offer has passed yet. */
   negotiated: boolean;
-  /** Closed pairs are kept so late ICE for them is ignored rather than treated as hostile. */
+  /**
+   * Closed pairs are kept, without their descriptions and ICE, while the room is in progress, so
+   * late ICE for them is ignored rather than treated as hostile; they go when the room ends.
+   */
   closed: boolean;
 }
 
@@ -132,9 +135,16 @@ export class PairStore {
     return out;
   }
 
+  /** Closes a pair: what its members sent is deleted; the row stays as a marker (see `closed`). */
   close(id: string): void {
-    this.exec('UPDATE pairs SET closed = 1, pending_from = NULL WHERE id = ?', id);
+    this.exec('UPDATE pairs SET closed = 1, pending_from = NULL, desc_a = NULL, desc_b = NULL, ice_a = NULL, ice_b = NULL WHERE id = ?', id);
     const cached = this.byId.get(id);
     if (cached) this.byId.set(id, { ...cached, closed: true, pendingFrom: null });
+  }
+
+  /** Deletes every pair of the room, open or closed: the room ended, or is purged. */
+  deleteRoom(roomSid: string): void {
+    this.exec('DELETE FROM pairs WHERE room_sid = ?', roomSid);
+    for (const [id, pair] of this.byId) if (pair.roomSid === roomSid) this.byId.delete(id);
   }
 }

@@ -33,8 +33,9 @@ type Row = {
 /**
  * The Room object's record of its participants' media sessions, and of which media server each
  * room is on (all of a room's sessions are on one server, which forwards between them). Every
- * peer connection id a participant was ever given is kept, so late messages for a replaced
- * connection are told apart from another participant's.
+ * peer connection id a participant was given is kept while the room is in progress, so late
+ * messages for a replaced connection are told apart from another participant's; a session goes
+ * when its participant leaves, and the rest when the room ends.
  */
 export class SessionStore {
   private readonly exec: SqlStorage['exec'];
@@ -103,6 +104,17 @@ export class SessionStore {
     this.exec('DELETE FROM media_sessions WHERE room_sid = ?', roomSid);
   }
 
+  /**
+   * Deletes everything kept for a room that ended: its sessions, its server, and the peer
+   * connection ids of `participantSids` (all the participants it had; no socket of theirs is left
+   * to send on them). Also retention's purge (retention.ts).
+   */
+  purgeRoom(roomSid: string, participantSids: readonly string[]): void {
+    this.closeRoom(roomSid);
+    this.exec('DELETE FROM media_rooms WHERE room_sid = ?', roomSid);
+    if (participantSids.length) this.exec('DELETE FROM media_pcs WHERE participant_sid IN (SELECT value FROM json_each(?))', JSON.stringify(participantSids));
+  }
+
   setSent(participantSid: string, description: PeerConnectionEntry['description']): void {
     this.exec('UPDATE media_sessions SET sent = ? WHERE participant_sid = ?', JSON.stringify(description), participantSid);
   }
@@ -111,7 +123,7 @@ export class SessionStore {
     this.exec('UPDATE media_sessions SET subscribed = ? WHERE participant_sid = ?', JSON.stringify(subscribed), participantSid);
   }
 
-  /** Records that `pc` belongs to `participantSid` (for good: ids are never handed to anyone else). */
+  /** Records that `pc` belongs to `participantSid` (while the room lasts: ids are never handed to anyone else). */
   claimPc(pc: string, participantSid: string): void {
     this.exec('INSERT INTO media_pcs (pc, participant_sid) VALUES (?, ?) ON CONFLICT(pc) DO NOTHING', pc, participantSid);
   }

@@ -1,3 +1,4 @@
+import { logInfo, logWarn } from '../../../../core/log';
 import type { TrackPriority } from '../../../../core/media-signaling';
 import { isTrackPriority, mediaSignalingLabel } from '../../../../core/media-signaling';
 import { TwilioError } from '../../../../core/errors';
@@ -167,7 +168,7 @@ export class SfuMedia implements MediaBackend {
       this.inbox.delete(s.participantSid);
       this.dirty.delete(s.participantSid);
     }
-    this.sessions.closeRoom(roomSid);
+    this.sessions.purgeRoom(roomSid, this.d.participants.all(roomSid).map((p) => p.sid));
     if (server) this.enqueue(`room:${roomSid}`, () => this.quietly(this.d.client.closeRoom(server, roomSid)));
   }
 
@@ -260,7 +261,7 @@ export class SfuMedia implements MediaBackend {
     const p = this.d.participants.get(participantSid);
     if (!old || !p || p.status === 'disconnected') return;
     const server = this.serverFor(old.roomSid);
-    console.log(JSON.stringify({ event: 'media-session-moved', roomSid: old.roomSid, participantSid, from: old.server, to: server, why }));
+    logInfo({ event: 'media-session-moved', roomSid: old.roomSid, participantSid, message: `media session moved to ${server}: ${why}`, from: old.server, to: server, why });
     const session = this.sessions.open({
       participantSid,
       roomSid: old.roomSid,
@@ -302,7 +303,7 @@ export class SfuMedia implements MediaBackend {
       } catch (err) {
         const failed = (this.failures.get(server) ?? 0) + 1;
         this.failures.set(server, failed);
-        console.warn(JSON.stringify({ event: 'media-check-failed', roomSid, server, failed, error: String(err instanceof Error ? err.message : err) }));
+        logWarn({ event: 'media-check-failed', roomSid, message: `media server ${server} did not answer the check`, server, failed, error: err });
         if (failed >= FAILED_CHECKS_BEFORE_MOVING && this.d.config.servers.length > 1) {
           this.sessions.setServer(roomSid, this.nextServer(server));
           for (const s of this.sessions.ofRoom(roomSid)) this.enqueue(s.participantSid, () => this.move(s.participantSid, `server ${server} unreachable`));
@@ -348,11 +349,11 @@ export class SfuMedia implements MediaBackend {
     } else if (err.failure === 'needs-new-session' && session) {
       await this.move(key, err.message);
     } else if (err.failure === 'rejected' && session) {
-      console.warn(JSON.stringify({ event: 'media-request-rejected', roomSid: session.roomSid, participantSid: key, code: err.code, message: err.message }));
+      logWarn({ event: 'media-request-rejected', roomSid: session.roomSid, participantSid: key, code: err.code, message: err.message });
       await this.d.kick(key, new TwilioError(err.code, err.message));
     } else {
       // Unreachable: the media check soon finds out whether the server is gone.
-      console.warn(JSON.stringify({ event: 'media-server-unreachable', key, message: err.message }));
+      logWarn({ event: 'media-server-unreachable', participantSid: key, message: err.message });
       this.scheduleCheck(Date.now() + RECHECK_AFTER_FAILURE_MS, true);
     }
   }
@@ -403,7 +404,7 @@ export class SfuMedia implements MediaBackend {
       await call;
     } catch (err) {
       // Closing what may already be gone: the server forgets sessions it no longer needs on its own.
-      console.warn(JSON.stringify({ event: 'media-close-failed', error: String(err instanceof Error ? err.message : err) }));
+      logWarn({ event: 'media-close-failed', message: 'closing a media session failed', error: err });
     }
   }
 }

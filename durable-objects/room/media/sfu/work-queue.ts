@@ -1,3 +1,5 @@
+import { logError } from '../../../../core/log';
+
 /**
  * One chain of asynchronous work per participant: a Room object's event handlers interleave at
  * every await (a call to the media server is one), but a participant's media operations must reach
@@ -13,7 +15,8 @@ export class WorkQueues {
   run(key: string, job: () => Promise<void>): Promise<void> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(job).catch((err) => {
-      console.error(JSON.stringify({ event: 'media-job-failed', key, error: String(err instanceof Error ? err.stack ?? err.message : err) }));
+      // `key` is the participant's session key: the job was for that participant.
+      logError({ event: 'media-job-failed', participantSid: key, message: `media job for ${key} failed`, error: err });
     });
     this.tails.set(key, next);
     void next.then(() => {
