@@ -1,11 +1,12 @@
 /**
- * The one HMAC helper. Two signatures use it: Twilio's `X-Twilio-Signature` on status callbacks
- * (HMAC-SHA1, base64; twilio-signature.ts) and the media server's control API (HMAC-SHA256, hex;
- * control-signature.ts). Plain WebCrypto, so workerd and Node run the same code.
+ * The one HMAC helper. Twilio's `X-Twilio-Signature` on status callbacks (HMAC-SHA1, base64;
+ * twilio-signature.ts) and the media server's control API (HMAC-SHA256, hex; control-signature.ts)
+ * sign with it, and access-token verification takes its imported keys (tokens/verify-token.ts). Plain WebCrypto, so workerd and Node run the same code.
  */
-export type HmacHash = 'SHA-1' | 'SHA-256';
+export type HmacHash = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
 
-type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+/** A CryptoKey, named so that it also compiles where core/ is built without the DOM or Workers types. */
+export type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
 const encoder = new TextEncoder();
 /** Imported keys by hash and secret: a few per deployment, so the map stays small. */
@@ -16,7 +17,7 @@ const MAX_KEYS = 64;
  * Resolved keys are kept, not promises: in workerd a promise made while serving one request must
  * not be awaited by another (the runtime ties pending work to the request that started it).
  */
-async function keyFor(hash: HmacHash, secret: string): Promise<HmacKey> {
+export async function keyFor(hash: HmacHash, secret: string): Promise<HmacKey> {
   const id = `${hash}\n${secret}`;
   let key = keys.get(id);
   if (!key) {

@@ -10,6 +10,8 @@
 import { base64url, compactVerify, errors } from 'jose';
 import type { Accounts } from '../accounts';
 import { TwilioError } from '../errors';
+import type { HmacHash } from '../hmac';
+import { keyFor } from '../hmac';
 
 export interface VideoToken {
   accountSid: string;
@@ -115,8 +117,10 @@ function checkHeader(header: Record<string, unknown>): string {
 async function checkSignature(jwt: string, secret: string, alg: string): Promise<void> {
   try {
     // Pinning algorithms to the header's own (already whitelisted) alg keeps jose from ever
-    // choosing one for us.
-    await compactVerify(jwt, new TextEncoder().encode(secret), { algorithms: [alg] });
+    // choosing one for us; the key is imported for that alg, and jose checks that they agree.
+    // The key is imported once per secret and alg (core/hmac.ts): given raw bytes, jose would import
+    // one on every verification.
+    await compactVerify(jwt, await keyFor(`SHA-${alg.slice(2)}` as HmacHash, secret), { algorithms: [alg] });
   } catch (error) {
     if (error instanceof errors.JWSSignatureVerificationFailed) {
       throw new TwilioError(20107, 'Access token signature does not match the API key secret');

@@ -142,13 +142,17 @@ export class RoomMessages {
     const now = Date.now();
 
     // A second connection with a connected identity takes over; the first is told 53205.
-    for (const other of c.participants.present(room.sid)) {
-      if (other.identity === token.identity) {
-        // The newcomer takes the place at once, so this leave must not count as the room emptying.
-        this.departures.kick(other, new TwilioError(53205, 'Participant disconnected because of duplicate identity'), { replaced: true });
+    let others = c.participants.present(room.sid);
+    if (others.some((other) => other.identity === token.identity)) {
+      for (const other of others) {
+        if (other.identity === token.identity) {
+          // The newcomer takes the place at once, so this leave must not count as the room emptying.
+          this.departures.kick(other, new TwilioError(53205, 'Participant disconnected because of duplicate identity'), { replaced: true });
+        }
       }
+      // Read again only then: a departure changes the others' records as well as the list.
+      others = c.participants.present(room.sid);
     }
-    const others = c.participants.present(room.sid);
     if (others.length >= room.maxParticipants) {
       throw new TwilioError(53105, `Room contains too many Participants: at most ${room.maxParticipants}`);
     }
@@ -189,12 +193,13 @@ export class RoomMessages {
     const out = new Outgoing();
     for (const other of others) out.to(other.sid).participants = [participantState(p)];
     const entries = media.join(p, m.peerConnections, others, out);
-    // Read once for all of them: each `subscribed` would otherwise query and parse every
-    // participant again, O(N²) per join. Bumping a revision changes neither the set nor its tracks.
-    const present = c.participants.present(room.sid);
+    // Built once for all of them, without reading the room again: each `subscribed` would
+    // otherwise query and parse every participant, O(N²) per join. Bumping a revision changes
+    // neither the set nor its tracks.
+    const present = withNewcomer(others, p);
     media.resubscribe(others, present, out);
     out.flush(c.sockets);
-    c.sockets.sendMsg(ws, this.fullState('connected', p, room, others, entries));
+    c.sockets.sendMsg(ws, this.fullState('connected', p, room, others, entries, present));
   }
 
   /** Ends `room` if it is the ad-hoc room in progress and nobody is in it. */
@@ -272,9 +277,10 @@ export class RoomMessages {
     room: RoomRecord,
     others: ParticipantRecord[],
     peerConnections: PeerConnectionEntry[],
+    present: readonly ParticipantRecord[] = this.c.participants.present(room.sid),
   ) {
     const media = this.c.media(room.sid);
-    const subscriptions = media.subscriptions(p, this.c.participants.present(room.sid));
+    const subscriptions = media.subscriptions(p, present);
     const mediaSignaling = media.mediaSignaling(p);
     return {
       type,
@@ -321,6 +327,18 @@ export class RoomMessages {
     }
     return p;
   }
+}
+
+/**
+ * What participants.present() returns once `p` is saved, built from what it returned before:
+ * `others` plus `p`, in its order (connected_at, then sid as SQLite compares text, byte by byte;
+ * sids are ASCII, so as JavaScript compares strings). `p` has just connected, so it goes last
+ * unless another connected in the same millisecond with a greater sid.
+ */
+function withNewcomer(others: readonly ParticipantRecord[], p: ParticipantRecord): ParticipantRecord[] {
+  const after = (o: ParticipantRecord) => o.connectedAt > p.connectedAt || (o.connectedAt === p.connectedAt && o.sid > p.sid);
+  const at = others.findIndex(after);
+  return at < 0 ? [...others, p] : [...others.slice(0, at), p, ...others.slice(at)];
 }
 
 /**
