@@ -59,6 +59,9 @@ describe('npm run bench -- --quick', () => {
       summary(kind.upgrade, r.join.rooms);
       summary(kind.total, r.join.rooms);
     }
+    // The join is judged against a fresh echo object's first reply, measured in the same run.
+    summary(r.join.echoFirstReply, r.join.rooms);
+    expect(r.join.ratioP50).toBeGreaterThan(0);
 
     summary(r.relay.relay, r.relay.messages);
     summary(r.relay.echo, r.relay.messages);
@@ -70,6 +73,12 @@ describe('npm run bench -- --quick', () => {
     summary(r.fanout.arrival, r.fanout.arrivals);
     summary(r.fanout.connected, r.fanout.arrivals);
     summary(r.fanout.departure, r.fanout.arrivals);
+    // The fan-out is judged against one object sending a frame as long as the update to the others.
+    summary(r.fanout.broadcast, r.fanout.arrivals);
+    expect(r.fanout.frameBytes).toBeGreaterThan(0);
+    expect(r.fanout.ratioP50).toBeGreaterThan(0);
+    expect(stdout).toContain('Fan-out p50 ÷ broadcast floor');
+    expect(stdout).toContain("Join p50 ÷ a new echo object's first reply");
 
     for (const idle of [r.footprint.rooms, r.footprint.floor]) {
       expect(idle.workerdProcesses).toBeGreaterThan(0);
