@@ -5,23 +5,13 @@ import { deadlineRetryDelay, MAX_DEADLINE_ATTEMPTS } from '../durable-objects/ro
 import { api, createRoom } from './support/rest';
 import { deadlines, insideRoomObject, roomObject } from './support/room-object';
 import { SignalingClient } from './support/signaling-client';
+import { lines, mentioning } from './support/log-lines';
 
 type Stub = ReturnType<typeof roomObject>;
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** The structured lines (core/log.ts) printed through `spy` so far. */
-const lines = (spy: { mock: { calls: unknown[][] } }): Record<string, any>[] =>
-  spy.mock.calls.flatMap((c) => {
-    try {
-      const parsed = JSON.parse(String(c[0]));
-      return parsed && typeof parsed === 'object' ? [parsed] : [];
-    } catch {
-      return [];
-    }
-  });
 
 /**
  * Makes the deadline `key` due now (inserting it if need be), as if its time had come. Its retry
@@ -100,7 +90,7 @@ describe('deadlines whose handler throws', () => {
       attempt: 1,
       error: { name: 'TwilioError', message: 'injected sweep failure' },
     });
-    expect(error.mock.calls.filter((c) => c.map(String).join(' ').includes('injected sweep failure'))).toHaveLength(1);
+    expect(mentioning(error, 'injected sweep failure')).toHaveLength(1);
 
     // Its retry: the handler runs again, fails again, and waits twice as long.
     await makeDue(stub, 'sockets:sweep');

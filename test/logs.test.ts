@@ -4,24 +4,11 @@ import { formatLog, logError, logInfo, logWarn } from '../core/log';
 import { api, createRoom } from './support/rest';
 import { insideRoomObject, roomObject } from './support/room-object';
 import { SignalingClient } from './support/signaling-client';
+import { lines, mentioning } from './support/log-lines';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** The structured lines (core/log.ts) printed through `spy` so far. */
-const lines = (spy: { mock: { calls: unknown[][] } }): Record<string, any>[] =>
-  spy.mock.calls.flatMap((c) => {
-    try {
-      const parsed = JSON.parse(String(c[0]));
-      return parsed && typeof parsed === 'object' ? [parsed] : [];
-    } catch {
-      return [];
-    }
-  });
-
-/** console.error calls whose text mentions `text`, however they were printed. */
-const mentioning = (spy: { mock: { calls: unknown[][] } }, text: string) => spy.mock.calls.filter((c) => c.map(String).join(' ').includes(text));
 
 const RM = 'RM0123456789abcdef0123456789abcdef';
 const PA = 'PA0123456789abcdef0123456789abcdef';

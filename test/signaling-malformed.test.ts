@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uniqueName } from './support/rest';
-import { SignalingClient, audioTrack, connectMessage, token } from './support/signaling-client';
+import { SignalingClient, audioTrack, connectMessage, expiredToken, token } from './support/signaling-client';
 
 /** Two connected participants and their pair's id, as most tests here need. */
 async function pairOf(room = uniqueName('mal')) {
@@ -180,17 +180,3 @@ describe('signaling: access tokens', () => {
     await expectError(bad, 20101);
   });
 });
-
-async function expiredToken(room: string): Promise<string> {
-  const { mintAccessToken } = await import('../core/tokens/mint-token');
-  const { ACCOUNT_SID, API_KEY_SID, API_KEY_SECRET } = await import('./support/rest');
-  return mintAccessToken({
-    accountSid: ACCOUNT_SID,
-    apiKeySid: API_KEY_SID,
-    apiKeySecret: API_KEY_SECRET,
-    identity: 'eve',
-    room,
-    ttlSeconds: 60,
-    nowSeconds: Math.floor(Date.now() / 1000) - 3600,
-  });
-}

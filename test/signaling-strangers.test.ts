@@ -1,11 +1,10 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mintAccessToken } from '../core/tokens/mint-token';
 import { roomStub } from '../durable-objects/addresses';
-import { ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, uniqueName } from './support/rest';
+import { uniqueName } from './support/rest';
 import type { StoredState } from './support/room-object';
 import { insideRoomObject, roomObject, storedState } from './support/room-object';
-import { SignalingClient, connectMessage, token } from './support/signaling-client';
+import { SignalingClient, connectMessage, expiredToken, token } from './support/signaling-client';
 
 /**
  * Nothing stored for strangers: a socket that opens, sends garbage or a bad token, or idles past
@@ -47,17 +46,6 @@ async function hostile(room: string, frames: (string | object | Uint8Array)[], e
   return c;
 }
 
-const expired = (room: string) =>
-  mintAccessToken({
-    accountSid: ACCOUNT_SID,
-    apiKeySid: API_KEY_SID,
-    apiKeySecret: API_KEY_SECRET,
-    identity: 'eve',
-    room,
-    ttlSeconds: 60,
-    nowSeconds: Math.floor(Date.now() / 1000) - 3600,
-  });
-
 describe('sockets that never present a valid token store nothing', () => {
   it('a socket that opens and closes without a word', async () => {
     const room = uniqueName('mute');
@@ -93,7 +81,7 @@ describe('sockets that never present a valid token store nothing', () => {
     ['not a JWT', async () => 'garbage', 20101],
     ['a header that is not JSON', async () => 'not.a.jwt', 20102],
     ['a wrong signature', async (room: string) => token('eve', room, { apiKeySecret: 'not-the-secret' }), 20107],
-    ['an expired token', expired, 20104],
+    ['an expired token', (room: string) => expiredToken(room), 20104],
     ['a token for another room', async () => token('eve', 'another-room'), 20106],
   ] as [string, (room: string) => Promise<string>, number][])('connect with %s', async (_label, make, code) => {
     const room = uniqueName('tok');
@@ -103,7 +91,7 @@ describe('sockets that never present a valid token store nothing', () => {
   it.each([
     ['not a JWT', async () => 'garbage', 20101],
     ['a wrong signature', async (room: string) => token('eve', room, { apiKeySecret: 'not-the-secret' }), 20107],
-    ['an expired token', expired, 20104],
+    ['an expired token', (room: string) => expiredToken(room), 20104],
     ['a token for another room', async () => token('eve', 'another-room'), 20106],
   ] as [string, (room: string) => Promise<string>, number][])('ice, and sync, with %s', async (_label, make, code) => {
     const room = uniqueName('tok');

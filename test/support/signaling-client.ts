@@ -3,7 +3,7 @@ import { mintAccessToken } from '../../core/tokens/mint-token';
 import { connectMessage } from './connect-message';
 import { API_KEY_SECRET, API_KEY_SID, ACCOUNT_SID, ORIGIN } from './rest';
 
-export const token = (identity: string, room?: string, extra: { ttlSeconds?: number; apiKeySecret?: string } = {}) =>
+export const token = (identity: string, room?: string, extra: { ttlSeconds?: number; apiKeySecret?: string; nowSeconds?: number } = {}) =>
   mintAccessToken({
     accountSid: ACCOUNT_SID,
     apiKeySid: API_KEY_SID,
@@ -11,7 +11,12 @@ export const token = (identity: string, room?: string, extra: { ttlSeconds?: num
     identity,
     room,
     ttlSeconds: extra.ttlSeconds,
+    nowSeconds: extra.nowSeconds,
   });
+
+/** A token for `room` that expired an hour ago, signed with the right key. */
+export const expiredToken = (room: string, identity = 'eve') =>
+  token(identity, room, { ttlSeconds: 60, nowSeconds: Math.floor(Date.now() / 1000) - 3600 });
 
 /**
  * A scripted signaling client: speaks the connection layer like twilio-video does and records
