@@ -56,16 +56,36 @@ export function perEnv<E extends object, T>(parse: (env: E) => T): (env: E) => T
 }
 
 /**
- * A numeric knob: `fallback` when unset or empty, else a positive finite number (decimals allowed,
- * e.g. `0.5`), or a ConfigError naming `name`.
+ * A numeric knob: `fallback` when unset or empty, else a finite number written in plain decimals
+ * (e.g. `0.5`) that `accepts`, or a ConfigError naming `name` with `problem`.
  */
-export function positiveNumber(env: object, name: string, fallback: number): number {
+export function configNumber(env: object, name: string, fallback: number, accepts: (value: number) => boolean, problem: string): number {
   const raw = (env as Record<string, unknown>)[name];
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return fallback;
   const text = String(raw).trim();
   const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(name, 'it must be a positive number');
+  if (!Number.isFinite(value) || !accepts(value)) throw new ConfigError(name, problem);
   return value;
+}
+
+/** A numeric knob that must be above zero (configNumber). */
+export function positiveNumber(env: object, name: string, fallback: number): number {
+  return configNumber(env, name, fallback, (v) => v > 0, 'it must be a positive number');
+}
+
+/**
+ * `read()`, for code that must keep running whatever the configuration (a Room object's handlers):
+ * a ConfigError is logged once (configFailure) and `fallback` used instead. The Worker's check
+ * refuses every request while the value is bad, so this only covers what runs without it.
+ */
+export function orFallback<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    configFailure(err);
+    return fallback;
+  }
 }
 
 /**

@@ -18,7 +18,8 @@ import type { Vars } from './vars';
 
 /** Most addresses a block list holds; past it, expired entries go first, then the oldest block. */
 const MAX_BLOCKED = 10_000;
-const DEFAULT_BLOCK_SECONDS = 60;
+/** How long an address over a failure limit is refused when RATE_LIMIT_BLOCK_SECONDS is unset. */
+export const DEFAULT_BLOCK_SECONDS = 60;
 
 /** A Workers Rate Limiting binding, as far as this file uses it (the Worker's and the objects' env hold them). */
 export interface Limiter {

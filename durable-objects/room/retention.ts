@@ -1,4 +1,4 @@
-import { ConfigError, configFailure, perEnv } from '../../core/config-error';
+import { configNumber, orFallback, perEnv } from '../../core/config-error';
 import { logInfo, logWarn } from '../../core/log';
 import type { RoomRecord } from '../../core/room-record';
 import type { Vars } from '../../core/vars';
@@ -19,23 +19,14 @@ const DAY_MS = 86_400_000;
  * as it completes). A ConfigError naming the variable otherwise, so the Worker's configuration
  * check can report it; the Room object itself falls back to the default (retentionMs).
  */
-export const roomRetentionMs = perEnv((env: Pick<Vars, 'ROOM_RETENTION_DAYS'>): number => {
-  const raw = env.ROOM_RETENTION_DAYS;
-  if (raw === undefined || raw === null || String(raw).trim() === '') return DEFAULT_RETENTION_DAYS * DAY_MS;
-  const text = String(raw).trim();
-  if (!/^\d+(\.\d+)?$/.test(text)) throw new ConfigError('ROOM_RETENTION_DAYS', 'it must be a number of days, 0 or more');
-  return Number(text) * DAY_MS;
-});
+export const roomRetentionMs = perEnv(
+  (env: Pick<Vars, 'ROOM_RETENTION_DAYS'>): number =>
+    configNumber(env, 'ROOM_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, (days) => days >= 0, 'it must be a number of days, 0 or more') * DAY_MS,
+);
 
 /** As roomRetentionMs, but never throws: a bad value is logged once and the default is used. */
 export function retentionMs(env: Pick<Vars, 'ROOM_RETENTION_DAYS'>): number {
-  try {
-    return roomRetentionMs(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    configFailure(err);
-    return DEFAULT_RETENTION_DAYS * DAY_MS;
-  }
+  return orFallback(() => roomRetentionMs(env), DEFAULT_RETENTION_DAYS * DAY_MS);
 }
 
 /** A part of the room that keeps rows per room, and deletes them when told. */

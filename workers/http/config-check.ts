@@ -5,6 +5,9 @@ import { availableRegions, configuredDefaults } from '../../core/room-defaults';
 import type { Env } from '../../durable-objects/env';
 import { sfuConfig } from '../../durable-objects/room/media/sfu/sfu-config';
 import { iceConfig } from '../../durable-objects/room/signaling/ice-servers';
+import { DEFAULT_SESSION_TIMEOUT_S } from '../../durable-objects/room/signaling/presence';
+import { DEFAULT_RETRY_POLICY } from '../../durable-objects/room/callback-policy';
+import { DEFAULT_BLOCK_SECONDS } from '../../core/rate-limit';
 import { roomRetentionMs } from '../../durable-objects/room/retention';
 import { publicBaseUrl } from './base-url';
 
@@ -25,9 +28,9 @@ export const checkConfig: (env: Env) => void = perEnv((env: Env) => {
   iceConfig(env);
   sfuConfig(env);
   publicBaseUrl(env);
-  positiveNumber(env, 'SESSION_TIMEOUT_SECONDS', 30);
-  positiveNumber(env, 'CALLBACK_RETRY_BASE_MS', 1000);
-  positiveNumber(env, 'RATE_LIMIT_BLOCK_SECONDS', 60);
+  positiveNumber(env, 'SESSION_TIMEOUT_SECONDS', DEFAULT_SESSION_TIMEOUT_S);
+  positiveNumber(env, 'CALLBACK_RETRY_BASE_MS', DEFAULT_RETRY_POLICY.baseMs);
+  positiveNumber(env, 'RATE_LIMIT_BLOCK_SECONDS', DEFAULT_BLOCK_SECONDS);
   roomRetentionMs(env);
 });
 

@@ -1,4 +1,6 @@
+import { orFallback, perEnv, positiveNumber } from '../../../core/config-error';
 import { TwilioError } from '../../../core/errors';
+import type { Vars } from '../../../core/vars';
 import { participantState } from '../participants/participant-record';
 import type { SignalingContext } from './context';
 import type { Departures } from './departures';
@@ -10,9 +12,23 @@ export const SWEEP = 'sockets:sweep';
 
 /** How often dead sockets are looked for while anyone is connected. */
 const SWEEP_INTERVAL_MS = 10_000;
-const DEFAULT_SESSION_TIMEOUT_S = 30;
 /** Twilio's error for a participant over the room's MaxParticipantDuration. */
 const PARTICIPANT_DURATION_EXCEEDED = 53216;
+
+/** Seconds a dropped participant stays `reconnecting` when SESSION_TIMEOUT_SECONDS is unset. */
+export const DEFAULT_SESSION_TIMEOUT_S = 30;
+
+/**
+ * SESSION_TIMEOUT_SECONDS (default 30), with the rule the Worker's configuration check applies; a
+ * bad value is logged once and the default used, so a reconnect window is never lost to it.
+ */
+export const sessionTimeoutSeconds = (env: Pick<Vars, 'SESSION_TIMEOUT_SECONDS'>): number =>
+  orFallback(() => configuredSessionTimeout(env), DEFAULT_SESSION_TIMEOUT_S);
+
+/** Read once per env (perEnv), so a bad value is one ConfigError, logged once. */
+const configuredSessionTimeout = perEnv((env: Pick<Vars, 'SESSION_TIMEOUT_SECONDS'>) =>
+  positiveNumber(env, 'SESSION_TIMEOUT_SECONDS', DEFAULT_SESSION_TIMEOUT_S),
+);
 
 /**
  * Who is really there. A participant whose socket went away without `disconnect` is
@@ -73,8 +89,7 @@ export class Presence {
   }
 
   sessionTimeoutSeconds(): number {
-    const configured = Number(this.c.env.SESSION_TIMEOUT_SECONDS);
-    return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_SESSION_TIMEOUT_S;
+    return sessionTimeoutSeconds(this.c.env);
   }
 
   /**
