@@ -159,22 +159,13 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
-    this.socketGone(ws);
+    this.signaling.onClose(ws); // never throws: see Connection.onClose
     await this.publishCatalog();
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.socketGone(ws);
+    this.signaling.onClose(ws); // never throws: see Connection.onClose
     await this.publishCatalog();
-  }
-
-  /** A socket closed or failed: its participant starts reconnecting. A throw is logged, never raised. */
-  private socketGone(ws: WebSocket): void {
-    try {
-      this.signaling.onClose(ws);
-    } catch (err) {
-      logError({ event: 'signaling-close-failed', roomSid: this.roomSidForLogs(), participantSid: participantOfSocket(ws), error: err });
-    }
   }
 
   // ---- RPC, called by the Worker ----
@@ -439,15 +430,6 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
 /** The participant a deadline is about (reconnect windows, MaxParticipantDuration), if any. */
 function participantOfDeadline(key: string): string | null {
   return /PA[0-9a-fA-F]{32}/.exec(key)?.[0] ?? null;
-}
-
-/** The participant a socket is bound to, for a log line. Never throws. */
-function participantOfSocket(ws: WebSocket): string | null {
-  try {
-    return (ws.deserializeAttachment() as { participantSid?: string | null } | null)?.participantSid ?? null;
-  } catch {
-    return null;
-  }
 }
 
 function callbackParticipant(p: ParticipantRecord): CallbackParticipant {

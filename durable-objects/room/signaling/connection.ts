@@ -70,14 +70,19 @@ export class Connection {
     return next;
   }
 
-  /** The socket closed (or errored) without a `disconnect`: its participant starts reconnecting. */
+  /** The socket closed (or errored) without a `disconnect`: its participant starts reconnecting. Never throws. */
   onClose(ws: WebSocket): void {
-    const { sockets } = this.c;
-    const a = sockets.attachment(ws);
-    sockets.close(ws, 1000, 'closed');
-    if (!a?.participantSid) return;
-    sockets.unbind(a.participantSid, ws);
-    this.presence.dropped(a.participantSid, a.conn);
+    try {
+      const { sockets } = this.c;
+      const a = sockets.attachment(ws);
+      sockets.close(ws, 1000, 'closed');
+      if (!a?.participantSid) return;
+      sockets.unbind(a.participantSid, ws);
+      this.presence.dropped(a.participantSid, a.conn);
+    } catch (err) {
+      // Never thrown to the runtime, which would only print it without the room.
+      logError({ event: 'signaling-close-failed', ...this.where(ws), error: err });
+    }
   }
 
   private async handle(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
