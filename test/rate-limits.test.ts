@@ -20,6 +20,12 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
+/**
+ * A test may first wait up to 5 s for the next window (awayFromWindowEdge), then do its own work:
+ * the default 5 s per test would fail every test that starts in a window's last seconds.
+ */
+const WAITS_FOR_WINDOW = { timeout: 20_000 };
+
 let counter = 0;
 const run = Math.floor(Math.random() * 250);
 /** An address no other test uses. */
@@ -68,7 +74,7 @@ async function rest(auth: string | null, from: string | null, e?: Env) {
 
 const WRONG = basic(ACCOUNT_SID, 'not-the-token');
 
-describe('failed REST authentication', () => {
+describe('failed REST authentication', WAITS_FOR_WINDOW, () => {
   it('answers 429 with 20429 past AUTH_FAILURES, to every request from that address, right credentials too', async () => {
     await awayFromWindowEdge();
     const from = address();
@@ -209,7 +215,7 @@ function upgrade(room: string, headers: Record<string, string>): Promise<Respons
 
 const badToken = (identity: string) => token(identity, undefined, { apiKeySecret: 'not-the-secret' });
 
-describe('refused access tokens', () => {
+describe('refused access tokens', WAITS_FOR_WINDOW, () => {
   it('answer 20429 past TOKEN_FAILURES, at connect and at ice, and the address is refused meanwhile', async () => {
     await awayFromWindowEdge();
     const room = uniqueName('tokens');
@@ -267,7 +273,7 @@ describe('refused access tokens', () => {
   });
 });
 
-describe('signaling upgrades', () => {
+describe('signaling upgrades', WAITS_FOR_WINDOW, () => {
   it('answer HTTP 429 with 20429 past SIGNALING_UPGRADES, before any Room object', async () => {
     await awayFromWindowEdge();
     const room = uniqueName('upgrades');
