@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure Debian's Chromium (/usr/bin/chromium) and Firefox ESR (/usr/bin/firefox-esr) are
-# installed for the browser tests.
+# Makes sure what the test suites run is installed: Debian's Chromium (/usr/bin/chromium) and
+# Firefox ESR (/usr/bin/firefox-esr) for the browser tests, and Debian's ffmpeg (/usr/bin/ffprobe),
+# which checks every recorded file.
 #
 # The browser suite drives unmodified twilio-video clients in real browsers: Chromium through
 # playwright-core, Firefox through puppeteer-core over WebDriver BiDi. Neither library downloads a
@@ -10,17 +11,19 @@ set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
 FIREFOX=/usr/bin/firefox-esr
+FFPROBE=/usr/bin/ffprobe
 
 missing=()
 [ -x "$CHROMIUM" ] || missing+=(chromium)
 [ -x "$FIREFOX" ] || missing+=(firefox-esr)
+[ -x "$FFPROBE" ] || missing+=(ffmpeg)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
 fail() {
-  echo "ensure-browsers: $*" >&2
-  echo "ensure-browsers: install them yourself (Debian: apt-get install chromium firefox-esr) so that $CHROMIUM and $FIREFOX exist, then rerun." >&2
+  echo "ensure-test-tools: $*" >&2
+  echo "ensure-test-tools: install them yourself (Debian: apt-get install chromium firefox-esr ffmpeg) so that $CHROMIUM, $FIREFOX and $FFPROBE exist, then rerun." >&2
   exit 1
 }
 
@@ -36,7 +39,7 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 
-echo "ensure-browsers: installing Debian's ${missing[*]} (one-off)..." >&2
+echo "ensure-test-tools: installing Debian's ${missing[*]} (one-off)..." >&2
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq >/dev/null || fail "apt-get update failed."
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
@@ -44,4 +47,5 @@ export DEBIAN_FRONTEND=noninteractive
 
 [ -x "$CHROMIUM" ] || fail "the chromium package was installed but $CHROMIUM does not exist."
 [ -x "$FIREFOX" ] || fail "the firefox-esr package was installed but $FIREFOX does not exist."
-echo "ensure-browsers: $("$CHROMIUM" --version 2>/dev/null || echo chromium), $("$FIREFOX" --version 2>/dev/null || echo firefox-esr)" >&2
+[ -x "$FFPROBE" ] || fail "the ffmpeg package was installed but $FFPROBE does not exist."
+echo "ensure-test-tools: $("$CHROMIUM" --version 2>/dev/null || echo chromium), $("$FIREFOX" --version 2>/dev/null || echo firefox-esr), $("$FFPROBE" -version 2>/dev/null | head -n 1 || echo ffprobe)" >&2

@@ -40,7 +40,7 @@ export interface FirefoxClients {
 
 export async function launchFirefox(): Promise<FirefoxClients> {
   if (!existsSync(FIREFOX_PATH)) {
-    throw new Error(`${FIREFOX_PATH} is missing: run \`bash scripts/ensure-browsers.sh\` (npm run test:browser does)`);
+    throw new Error(`${FIREFOX_PATH} is missing: run \`bash scripts/ensure-test-tools.sh\` (npm run test:browser does)`);
   }
   const browser: Browser = await puppeteer.launch({
     browser: 'firefox',
