@@ -37,6 +37,8 @@ const CODES: Record<number, [ErrorStatus, string]> = {
   53115: [400, 'MediaRegion is invalid'],
   53116: [400, 'There are no media servers available in the MediaRegion'],
   53117: [400, 'The subscription operation requested is not supported for the Room type'],
+  53120: [400, 'Invalid Recording Rule(s)'],
+  53121: [400, 'The recording operation requested is not supported for the Room type'],
   53200: [400, 'Participant identity is invalid'],
   53201: [400, 'Participant identity is too long'],
   53202: [400, 'Participant identity contains invalid characters'],

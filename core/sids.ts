@@ -1,5 +1,5 @@
 /** Twilio sids: a two-letter prefix and 32 lowercase hex digits. */
-export type SidPrefix = 'RM' | 'PA' | 'MT' | 'AC' | 'SK';
+export type SidPrefix = 'RM' | 'PA' | 'MT' | 'AC' | 'SK' | 'RT';
 
 export function newSid(prefix: SidPrefix): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
