@@ -13,6 +13,10 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['node-datachannel'],
+  // The AWS SDK (recordings to S3) is CommonJS and require()s Node's built-ins; in an ES module
+  // bundle those calls fail ("Dynamic require of node:https is not supported") unless a real
+  // `require` is in scope.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   sourcemap: true,
   logLevel: 'warning',
 });

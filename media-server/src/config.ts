@@ -1,4 +1,8 @@
 import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+
+/** SFU_RECORDINGS_DIR's default, under the working directory. */
+export const DEFAULT_RECORDINGS_DIR = 'recordings';
 
 /** How a media server is run: everything comes from the environment (`npm run sfu`). */
 export interface MediaServerConfig {
@@ -19,6 +23,12 @@ export interface MediaServerConfig {
   bindAddress: string;
   /** SFU_SESSION_IDLE_SECONDS: a session whose connection never comes up is closed after this (default 60). */
   sessionIdleSeconds: number;
+  /**
+   * SFU_RECORDINGS_DIR: the local store of recordings, and their spool (`.spool/` inside it) while
+   * they are written (default `recordings` under the working directory). Optional here so that an
+   * in-process server (tests) without one still runs: it records nothing unless ordered to.
+   */
+  recordingsDir?: string;
 }
 
 export class ConfigError extends Error {}
@@ -44,6 +54,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): MediaServer
     rtcPortRange: min !== null && max !== null ? [min, max] : null,
     bindAddress: env.SFU_BIND_ADDRESS || '0.0.0.0',
     sessionIdleSeconds: intVar(env, 'SFU_SESSION_IDLE_SECONDS', 60, 5, 3600),
+    recordingsDir: resolve(env.SFU_RECORDINGS_DIR || DEFAULT_RECORDINGS_DIR),
   };
 }
 

@@ -4,6 +4,12 @@ import { DominantSpeaker } from './msp/dominant-speaker';
 import type { Quality } from './msp/network-quality';
 import type { Session, SessionRoom } from './session/session';
 
+/** Who hears of a room's publications coming and going (the recordings: recording/recordings.ts). */
+export interface PublicationWatcher {
+  published(room: string, p: Publication): void;
+  unpublished(p: Publication): void;
+}
+
 /**
  * A room at the media server: its sessions and what they publish. Tracks are named
  * `<session>/<track id>`, as the Room object names them in subscriptions; a subscription may come
@@ -19,6 +25,7 @@ export class Room implements SessionRoom {
   constructor(
     readonly sid: string,
     readonly videoCodec = 'VP8',
+    private readonly watcher: PublicationWatcher | null = null,
   ) {}
 
   publication(key: string): Publication | undefined {
@@ -33,12 +40,14 @@ export class Room implements SessionRoom {
     this.unpublish(p.key);
     this.publications.set(p.key, p);
     for (const s of this.sessions.values()) s.publicationAdded(p);
+    this.watcher?.published(this.sid, p);
   }
 
   unpublish(key: string): void {
     const p = this.publications.get(key);
     if (!p) return;
     this.publications.delete(key);
+    this.watcher?.unpublished(p);
     p.sinks.clear();
   }
 

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { MediaServerConfig } from './config';
+import type { RecordingState } from '../../core/recordings';
+import { DEFAULT_RECORDINGS_DIR, type MediaServerConfig } from './config';
 import type { ControlTarget } from './control/http-server';
 import { ControlError, notFound } from './control/errors';
-import type { SessionBody } from './control/validate';
+import type { RecordingsBody, SessionBody } from './control/validate';
+import { Recordings } from './recording/recordings';
 import { Room } from './room';
 import { Session } from './session/session';
+import type { LocalStore } from './storage/local-store';
 import type { PeerConnectionEntry, SessionInfo, TrackRef } from './types';
 
 /** How often sessions run their periodic work (receiver reports, NACK retries, bitrate estimates). */
@@ -15,8 +18,9 @@ const SPEAKER_TICK_MS = 250;
 /**
  * The media server: rooms and the participants' sessions in them, driven by the Room objects over
  * the control API. It decides nothing about who is in a room or who receives what; it holds the
- * connections and forwards what it is told to. A session whose connection never comes up, or fails,
- * is closed after SFU_SESSION_IDLE_SECONDS; the Room object notices at its next check.
+ * connections, forwards what it is told to, and records what it is ordered to (recording/). A
+ * session whose connection never comes up, or fails, is closed after SFU_SESSION_IDLE_SECONDS; the
+ * Room object notices at its next check.
  */
 export class Sfu implements ControlTarget {
   readonly boot = randomUUID();
@@ -25,8 +29,15 @@ export class Sfu implements ControlTarget {
   private readonly timer: NodeJS.Timeout;
   private readonly speakerTimer: NodeJS.Timeout;
   private readonly counters = { sessionsOpened: 0, sessionsClosed: 0, signals: 0, subscriptions: 0, rejected: 0 };
+  /** The rooms' recordings: kept apart from the rooms, which go when their last session does. */
+  private readonly recorded: Recordings;
 
   constructor(private readonly config: MediaServerConfig) {
+    this.recorded = new Recordings({
+      dir: config.recordingsDir ?? DEFAULT_RECORDINGS_DIR,
+      publication: (room, key) => this.rooms.get(room)?.publication(key),
+      log,
+    });
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
     this.speakerTimer = setInterval(() => {
@@ -49,7 +60,7 @@ export class Sfu implements ControlTarget {
     let room = this.rooms.get(body.room);
     if (!room) {
       // The room's video codec is fixed by its first session: everyone forwards the same one.
-      room = new Room(body.room, body.videoCodec ?? 'VP8');
+      room = new Room(body.room, body.videoCodec ?? 'VP8', this.recorded);
       this.rooms.set(body.room, room);
     }
     const r = room;
@@ -84,6 +95,7 @@ export class Sfu implements ControlTarget {
   }
 
   closeRoom(roomSid: string): number {
+    this.recorded.closeRoom(roomSid);
     const room = this.rooms.get(roomSid);
     if (!room) return 0;
     const sessions = [...room.sessions.values()];
@@ -103,6 +115,28 @@ export class Sfu implements ControlTarget {
       rss: process.memoryUsage().rss,
       detail: [...this.rooms.values()].map((r) => ({ room: r.sid, ...r.counts(), sessions: [...r.sessions.values()].map((s) => s.stats()) })),
     };
+  }
+
+  recordings(roomSid: string): RecordingState[] {
+    return this.recorded.list(roomSid);
+  }
+
+  putRecordings(roomSid: string, body: RecordingsBody): RecordingState[] {
+    return this.recorded.put(roomSid, body.recordings, body.acknowledged);
+  }
+
+  get media(): LocalStore {
+    return this.recorded.local;
+  }
+
+  /** Startup, before listening: finishes every recording a previous process left in the spool. */
+  recover(): Promise<void> {
+    return this.recorded.recover();
+  }
+
+  /** Shutdown: stops every recording and resolves once each is stored (or failed). */
+  finishRecordings(): Promise<void> {
+    return this.recorded.stopAll();
   }
 
   /** Closes everything (shutdown). */

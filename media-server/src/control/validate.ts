@@ -1,5 +1,8 @@
 import type { MediaSignalingFeature, VideoBandwidthProfile } from '../../../core/media-signaling';
 import { isMediaSignalingFeature, isTrackPriority, readVideoProfile } from '../../../core/media-signaling';
+import { isMediaKey } from '../../../core/media-url';
+import type { RecordingOrder, StorageTarget } from '../../../core/recordings';
+import { s3Location } from '../storage/s3-location';
 import type { IceCandidate, PeerConnectionEntry, TrackRef } from '../types';
 import { badRequest } from './errors';
 
@@ -129,4 +132,60 @@ export function subscriptionsBody(raw: unknown): TrackRef[] {
     seen.add(key);
     return ref;
   });
+}
+
+/** Most recordings one PUT may list (orders, or acknowledgements): a room's tracks, with room to spare. */
+const MAX_RECORDINGS = 1024;
+
+/** PUT /v1/rooms/{room}/recordings: the recordings that should be writing, and the final states the Room object saved. */
+export interface RecordingsBody {
+  recordings: RecordingOrder[];
+  acknowledged: string[];
+}
+
+export function recordingsBody(raw: unknown): RecordingsBody {
+  const b = object(raw, 'body');
+  const seen = new Set<string>();
+  const recordings = array(b.recordings, 'recordings', MAX_RECORDINGS).map((r, i) => {
+    const order = recordingOrder(r, `recordings[${i}]`);
+    if (seen.has(order.sid)) throw badRequest(`recordings[${i}].sid repeats ${order.sid}`);
+    seen.add(order.sid);
+    return order;
+  });
+  const acknowledged = b.acknowledged === undefined ? [] : array(b.acknowledged, 'acknowledged', MAX_RECORDINGS).map((s, i) => id(s, `acknowledged[${i}]`));
+  return { recordings, acknowledged };
+}
+
+function recordingOrder(raw: unknown, where: string): RecordingOrder {
+  const o = object(raw, where);
+  const kind = o.kind;
+  if (kind !== 'audio' && kind !== 'video') throw badRequest(`${where}.kind must be audio or video`);
+  const k = str(o.key, `${where}.key`, 512, 1);
+  if (!isMediaKey(k)) throw badRequest(`${where}.key must be /-separated segments of A-Z a-z 0-9 . _ -, none starting with a dot`);
+  return { sid: id(o.sid, `${where}.sid`), session: id(o.session, `${where}.session`), track: str(o.track, `${where}.track`, 256, 1), kind, key: k, storage: storage(o.storage, `${where}.storage`) };
+}
+
+function storage(raw: unknown, where: string): StorageTarget {
+  const s = object(raw, where);
+  if (s.type === 'local') return { type: 'local', server: str(s.server ?? '', `${where}.server`, 1024) };
+  if (s.type !== 's3') throw badRequest(`${where}.type must be local or s3`);
+  const url = str(s.url, `${where}.url`, 1024, 1);
+  try {
+    s3Location(url);
+  } catch (err) {
+    throw badRequest(`${where}.url is not a bucket URL: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return {
+    type: 's3',
+    url,
+    region: str(s.region ?? '', `${where}.region`, 64),
+    accessKeyId: str(s.accessKeyId, `${where}.accessKeyId`, 256, 1),
+    secretAccessKey: str(s.secretAccessKey, `${where}.secretAccessKey`, 256, 1),
+  };
+}
+
+/** An object key in a media path (`/v1/media/<key>`). */
+export function mediaKey(v: string): string {
+  if (!isMediaKey(v)) throw badRequest('the media key must be /-separated segments of A-Z a-z 0-9 . _ -, none starting with a dot');
+  return v;
 }
