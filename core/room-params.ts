@@ -3,6 +3,7 @@ import { isGroupType, MAX_PARTICIPANTS_BY_TYPE, maxConcurrentPublishedTracks, RO
 import { TwilioError } from './errors';
 import type { Params } from './form';
 import { isSid } from './sids';
+import { parseRecordingRules } from './recording-rules';
 
 /** Every parameter Twilio's spec lists for `POST /v1/Rooms`. */
 export const CREATE_ROOM_PARAMS = [
@@ -47,6 +48,8 @@ export interface RoomDefaults {
   mediaRegion: string;
   /** Whether connecting to a name with no room in progress creates one (ad-hoc rooms). */
   clientRoomCreation: boolean;
+  /** Whether group rooms record every track from the start unless told otherwise (Twilio's console "Recording" setting). */
+  recordParticipantsOnConnect: boolean;
 }
 
 export const BUILT_IN_DEFAULTS: RoomDefaults = {
@@ -59,6 +62,7 @@ export const BUILT_IN_DEFAULTS: RoomDefaults = {
   unusedRoomTimeout: 5,
   mediaRegion: 'us1',
   clientRoomCreation: true,
+  recordParticipantsOnConnect: false,
 };
 
 /** Room name rules (shared by REST and signaling): 53100 empty or sid-like, 53101 long, 53102 characters. */
@@ -104,10 +108,11 @@ export function parseCreateRoom(
 
   const audioOnly = boolean(params, 'AudioOnly') ?? false;
   const largeRoom = boolean(params, 'LargeRoom') ?? false;
-  const recordParticipantsOnConnect = boolean(params, 'RecordParticipantsOnConnect') ?? false;
+  const isGroup = isGroupType(type);
+  // The account's setting applies to the room types that record; an explicit true elsewhere is 53114 below.
+  const recordParticipantsOnConnect = boolean(params, 'RecordParticipantsOnConnect') ?? (isGroup && defaults.recordParticipantsOnConnect);
   const transcribeParticipantsOnConnect = boolean(params, 'TranscribeParticipantsOnConnect') ?? false;
   boolean(params, 'EnableTurn'); // deprecated and always true, but still must be a boolean
-  const isGroup = isGroupType(type);
   if (audioOnly && !isGroup) throw incompatible('AudioOnly', type);
   if (largeRoom && type !== 'group') throw incompatible('LargeRoom', type);
   if (recordParticipantsOnConnect && !isGroup) throw incompatible('RecordParticipantsOnConnect', type);
@@ -123,7 +128,8 @@ export function parseCreateRoom(
   const regionRaw = params.get('MediaRegion');
   const mediaRegion = checkMediaRegion(regionRaw === undefined || regionRaw === '' ? defaults.mediaRegion : regionRaw, ctx.availableRegions);
 
-  jsonParam(params, 'RecordingRules', (v) => Array.isArray(v) || (typeof v === 'object' && v !== null && Array.isArray((v as { rules?: unknown }).rules)));
+  const recordingRules = recordingRulesParam(params);
+  if (recordingRules && !isGroup) throw incompatible('RecordingRules', type);
   jsonParam(params, 'TranscriptionsConfiguration', (v) => typeof v === 'object' && v !== null && !Array.isArray(v));
 
   return {
@@ -137,6 +143,7 @@ export function parseCreateRoom(
     maxParticipantDuration,
     maxConcurrentPublishedTracks: maxConcurrentPublishedTracks(type),
     recordParticipantsOnConnect,
+    ...(recordingRules ? { recordingRules } : {}),
     transcribeParticipantsOnConnect,
     videoCodecs,
     mediaRegion,
@@ -248,6 +255,19 @@ export function boolean(params: Params, name: string): boolean | undefined {
   throw new TwilioError(70002, `${name} must be true or false`);
 }
 
+/** `RecordingRules` at creation: the room's first recording rules (53120 when they are not Twilio's). */
+function recordingRulesParam(params: Params): ReturnType<typeof parseRecordingRules> | undefined {
+  const raw = params.get('RecordingRules');
+  if (raw === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new TwilioError(53120, 'Invalid Recording Rule(s): RecordingRules must be JSON');
+  }
+  return parseRecordingRules(value);
+}
+
 function jsonParam(params: Params, name: string, valid: (v: unknown) => boolean): void {
   const raw = params.get(name);
   if (raw === undefined) return;
@@ -276,7 +296,7 @@ export function adHocRoomSpec(accountSid: string, sid: string, uniqueName: strin
     maxParticipants: Math.min(defaults.maxParticipants || cap, cap),
     maxParticipantDuration: defaults.maxParticipantDuration,
     maxConcurrentPublishedTracks: maxConcurrentPublishedTracks(defaults.type),
-    recordParticipantsOnConnect: false,
+    recordParticipantsOnConnect: isGroupType(defaults.type) && defaults.recordParticipantsOnConnect,
     transcribeParticipantsOnConnect: false,
     videoCodecs: ['VP8'],
     mediaRegion: defaults.mediaRegion,

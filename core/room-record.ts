@@ -1,3 +1,4 @@
+import type { RecordingRule } from './recordings';
 /** The room as stored: what the Room object owns and mirrors into the account's catalog. */
 
 export type RoomType = 'group' | 'go' | 'peer-to-peer' | 'group-small';
@@ -47,6 +48,8 @@ export interface RoomSpec {
   maxParticipantDuration: number;
   maxConcurrentPublishedTracks: number;
   recordParticipantsOnConnect: boolean;
+  /** The recording rules given at creation (`RecordingRules`); absent: from recordParticipantsOnConnect. */
+  recordingRules?: RecordingRule[];
   transcribeParticipantsOnConnect: boolean;
   videoCodecs: VideoCodec[];
   mediaRegion: string;

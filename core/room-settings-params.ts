@@ -16,6 +16,7 @@ export const ROOM_SETTINGS_FIELDS = [
   { key: 'emptyRoomTimeout', param: 'EmptyRoomTimeout', json: 'empty_room_timeout' },
   { key: 'unusedRoomTimeout', param: 'UnusedRoomTimeout', json: 'unused_room_timeout' },
   { key: 'mediaRegion', param: 'MediaRegion', json: 'media_region' },
+  { key: 'recordParticipantsOnConnect', param: 'RecordParticipantsOnConnect', json: 'record_participants_on_connect' },
 ] as const satisfies readonly { key: keyof RoomDefaults; param: string; json: string }[];
 
 /**
@@ -56,6 +57,9 @@ export function parseRoomSettings(params: Params, current: RoomDefaults, availab
   if (emptyRoomTimeout !== undefined) patch.emptyRoomTimeout = emptyRoomTimeout;
   const unusedRoomTimeout = timeout(params, 'UnusedRoomTimeout');
   if (unusedRoomTimeout !== undefined) patch.unusedRoomTimeout = unusedRoomTimeout;
+
+  const record = boolean(params, 'RecordParticipantsOnConnect');
+  if (record !== undefined) patch.recordParticipantsOnConnect = record;
 
   const region = params.get('MediaRegion');
   if (region !== undefined) patch.mediaRegion = checkMediaRegion(region, availableRegions);

@@ -39,6 +39,7 @@ const BUILT_IN = {
   empty_room_timeout: 5,
   unused_room_timeout: 5,
   media_region: 'us1',
+  record_participants_on_connect: false,
 };
 
 describe('/v1/Settings/Rooms', () => {

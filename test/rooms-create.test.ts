@@ -145,7 +145,7 @@ describe('POST /v1/Rooms', () => {
     ['wrongly cased parameter', { uniquename: 'x' }, 20001],
     ['boolean that is not', { AudioOnly: 'yes' }, 70002],
     ['bad codec', { VideoCodecs: 'VP9' }, 70002],
-    ['RecordingRules not JSON', { RecordingRules: '[{' }, 70002],
+    ['RecordingRules not JSON', { RecordingRules: '[{' }, 53120],
     ['repeated scalar', { UniqueName: ['a', 'b'] }, 70002],
   ];
   it.each(invalid)('rejects %s', async (_label, form, code) => {

@@ -1,5 +1,7 @@
+import type { RecordingRecord } from '../../core/recordings';
 import type { RoomRecord } from '../../core/room-record';
 import { elapsedSeconds, roomDuration } from '../../core/room-record';
+import { externalLocation } from './recordings/recording-storage';
 
 /**
  * Builders for the parameters of every room status callback Twilio sends, with Twilio's exact
@@ -17,7 +19,10 @@ export type StatusCallbackEvent =
   | 'track-added'
   | 'track-removed'
   | 'track-enabled'
-  | 'track-disabled';
+  | 'track-disabled'
+  | 'recording-started'
+  | 'recording-completed'
+  | 'recording-failed';
 
 /** An event's parameters without SequenceNumber: what `Outbox.append` takes. */
 export type CallbackEvent = Readonly<Record<string, string>> & { readonly StatusCallbackEvent: StatusCallbackEvent };
@@ -113,4 +118,41 @@ export function trackEnabledEvent(room: RoomRecord, participant: CallbackPartici
 
 export function trackDisabledEvent(room: RoomRecord, participant: CallbackParticipant, track: CallbackTrack, at = Date.now()): CallbackEvent {
   return withTrack(room, 'track-disabled', participant, track, at);
+}
+
+/**
+ * A recording's event: `recording-started` when it is created, `recording-completed` or
+ * `recording-failed` once final (then with Duration, Size and Offset as far as known). `identity`
+ * is its participant's. Happens at the record's dateCreated (started) or dateUpdated (final).
+ */
+export function recordingEvent(
+  room: RoomRecord,
+  event: 'recording-started' | 'recording-completed' | 'recording-failed',
+  r: RecordingRecord,
+  identity: string,
+): CallbackEvent {
+  const uri = `/v1/Recordings/${r.sid}`;
+  const location = externalLocation(r.storage, r.key);
+  const params: Record<string, string> = {
+    ...base(room, event, event === 'recording-started' ? r.dateCreated : r.dateUpdated),
+    RecordingSid: r.sid,
+    RecordingUri: uri,
+    SourceSid: r.sourceSid,
+    TrackName: r.trackName,
+    ParticipantSid: r.participantSid,
+    ParticipantIdentity: identity,
+    Type: r.type,
+    Container: r.container,
+    Codec: r.codec,
+    GroupingSids: JSON.stringify({ room_sid: r.roomSid, participant_sid: r.participantSid }),
+    MediaUri: `${uri}/Media`,
+    ...(location ? { MediaExternalLocation: location } : {}),
+  };
+  if (event !== 'recording-started') {
+    params.Duration = String(r.duration ?? 0);
+    params.Size = String(r.size ?? 0);
+    params.Offset = String(r.offset ?? 0);
+  }
+  if (event === 'recording-failed') params.FailedOperation = 'recording';
+  return params as CallbackEvent;
 }

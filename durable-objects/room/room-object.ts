@@ -38,7 +38,9 @@ import type { MediaBackend } from './media/media-backend';
 import { MeshMedia } from './media/mesh/mesh-media';
 import { MediaServerClient } from './media/sfu/media-server-client';
 import { sfuConfig } from './media/sfu/sfu-config';
-import { SfuMedia } from './media/sfu/sfu-media';
+import { MEDIA_CHECK, SfuMedia } from './media/sfu/sfu-media';
+import type { RecordingMedia, RecordingRulesView } from './recordings/recordings';
+import { Recordings } from './recordings/recordings';
 import { isGroupType } from '../../core/room-record';
 import type { SignalingEvents } from './signaling/signaling';
 import { Signaling } from './signaling/signaling';
@@ -88,6 +90,10 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private readonly participantsApi: ParticipantsApi;
   /** Completed rooms are purged a retention (ROOM_RETENTION_DAYS) after they end. */
   private readonly retention: Retention;
+  /** Group rooms' recordings: what is recorded, the media server's orders, the Recording resources. */
+  private readonly recordings: Recordings;
+  /** The media server control client of `sfu` (its recordings are ordered through it too). */
+  private mediaClient: MediaServerClient | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,13 +127,23 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
       startAdHocRoom: (accountSid, name) => this.startAdHocRoom(accountSid, name),
       publishRoom: () => this.publishCatalog(),
     });
+    this.recordings = new Recordings({
+      sql,
+      scheduler: this.scheduler,
+      rooms: this.store,
+      participants: this.participants,
+      sendTo: (participantSid, message) => sockets.sendTo(participantSid, message),
+      callback: (roomSid, event) => this.outbox.append(roomSid, event),
+      media: (roomSid) => this.recordingMedia(roomSid),
+      catalog: () => this.catalog(),
+    });
     this.participantsApi = new ParticipantsApi(this.store, this.participants, this.signaling, (roomSid) => this.media(roomSid));
     this.retention = new Retention({
       store: this.store,
       participants: this.participants,
       scheduler: this.scheduler,
       // Media sessions are purged whether or not a media server is configured now.
-      parts: [this.mesh, new SessionStore(sql), this.outbox],
+      parts: [this.mesh, new SessionStore(sql), this.outbox, this.recordings],
       forgetInCatalog: (roomSid) => this.catalogSync.forget(roomSid),
       retentionMs: retentionMs(env),
     });
@@ -236,6 +252,26 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     );
   }
 
+  // ---- RPC for the RecordingRules resource ----
+
+  /** The room's recording rules (those it was created with until they are set over REST). */
+  async recordingRules(roomSid: string): Promise<Result<RecordingRulesView>> {
+    return this.rpc('recordingRules', { roomSid }, () => this.recordings.rules(roomSid), READ_ONLY);
+  }
+
+  /**
+   * Replaces the room's recording rules (validated again here; 53120, 53121 outside group rooms,
+   * 53112 once it ended) and applies them: answers once the media server has the new orders (or
+   * after a few seconds), so a recordings list right after shows what started.
+   */
+  async setRecordingRules(roomSid: string, rules: unknown): Promise<Result<RecordingRulesView>> {
+    return this.rpc('setRecordingRules', { roomSid }, async () => {
+      const result = this.recordings.setRules(roomSid, rules);
+      if (result.ok) await this.recordings.settled(roomSid);
+      return result;
+    });
+  }
+
   /**
    * Runs an RPC, then (unless READ_ONLY) mirrors what it changed to the catalog, whatever happened.
    * An unexpected throw is logged here, once and with the room, and answered as Twilio's 20500
@@ -294,7 +330,13 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private async onDeadline(key: string): Promise<void> {
     if (this.lifecycle.onDeadline(key)) return;
     if (this.signaling.onDeadline(key, Date.now())) return;
-    if (await this.sfuMedia()?.onDeadline(key, Date.now())) return;
+    if (await this.sfuMedia()?.onDeadline(key, Date.now())) {
+      // Recordings are checked with the media (a moved session, a server back after a restart).
+      const room = key === MEDIA_CHECK ? this.store.current() : null;
+      if (room) this.recordings.changed(room.sid);
+      return;
+    }
+    if (await this.recordings.onDeadline(key)) return;
     if (this.outbox.onDeadline(key)) return; // starts delivery without awaiting it
     if (await this.retention.onDeadline(key)) return;
     if (key === CATALOG_RETRY) return; // handled by the publish after the deadlines
@@ -324,24 +366,32 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     this.signaling.roomEnded(room);
     this.retention.roomEnded(room);
     this.outbox.append(room.sid, roomEndedEvent(room));
+    // Every recording stops; their final states follow the room-ended event.
+    this.recordingsChanged(room);
   }
 
   // ---- SignalingEvents: status callbacks for participants and tracks ----
 
+  // Arrivals, departures and (un)publications change what is recorded: planned after the step.
+
   participantConnected(room: RoomRecord, p: ParticipantRecord): void {
     this.outbox.append(room.sid, participantConnectedEvent(room, callbackParticipant(p)));
+    this.recordingsChanged(room);
   }
 
   participantDisconnected(room: RoomRecord, p: ParticipantRecord): void {
     this.outbox.append(room.sid, participantDisconnectedEvent(room, callbackParticipant(p)));
+    this.recordingsChanged(room);
   }
 
   trackAdded(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void {
     this.outbox.append(room.sid, trackAddedEvent(room, callbackParticipant(p), t));
+    this.recordingsChanged(room);
   }
 
   trackRemoved(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void {
     this.outbox.append(room.sid, trackRemovedEvent(room, callbackParticipant(p), t));
+    this.recordingsChanged(room);
   }
 
   trackEnabled(room: RoomRecord, p: ParticipantRecord, t: TrackRecord): void {
@@ -380,27 +430,58 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
   private sfuMedia(): SfuMedia | null {
     if (this.sfu === undefined) {
       const config = sfuConfig(this.env);
-      this.sfu = config
+      this.mediaClient = config ? new MediaServerClient(config.secret) : null;
+      const client = this.mediaClient;
+      this.sfu = config && client
         ? new SfuMedia({
             sql: this.ctx.storage.sql,
             sockets: this.sockets,
             participants: this.participants,
             scheduler: this.scheduler,
             config,
-            client: new MediaServerClient(config.secret),
-            videoCodec: (roomSid) => {
-              const codecs = this.store.get(roomSid)?.videoCodecs ?? [];
-              return codecs.length && !codecs.includes('VP8') ? 'H264' : 'VP8';
-            },
+            client,
+            videoCodec: (roomSid) => this.videoCodec(roomSid),
             kick: async (participantSid, error) => {
               const p = this.participants.get(participantSid);
               if (p && p.status !== 'disconnected') this.signaling.kick(p, error);
               await this.publishCatalog();
             },
+            sessionMoved: (roomSid) => this.recordings.changed(roomSid),
           })
         : null;
     }
     return this.sfu;
+  }
+
+  /** The codec a room's video is forwarded (and recorded) in: its VideoCodecs' VP8 if it has it, else H.264. */
+  private videoCodec(roomSid: string): 'VP8' | 'H264' {
+    const codecs = this.store.get(roomSid)?.videoCodecs ?? [];
+    return codecs.length && !codecs.includes('VP8') ? 'H264' : 'VP8';
+  }
+
+  /**
+   * Something that decides what the room records changed: planned after the step, in rooms that
+   * can record at all (others skip the work on every join and publication).
+   */
+  private recordingsChanged(room: RoomRecord): void {
+    try {
+      if (isGroupType(room.type) && this.recordingMedia(room.sid, room)) this.recordings.changed(room.sid);
+    } catch (err) {
+      // A misconfigured media server (ConfigError) is reported by the media backend itself; the step goes on.
+      logError({ event: 'recordings-unavailable', roomSid: room.sid, message: 'recordings could not be planned for the room', error: err });
+    }
+  }
+
+  /** What recordings need of a room's media: only a group room on a media server is recorded. */
+  private recordingMedia(roomSid: string, room = this.store.get(roomSid)): RecordingMedia | null {
+    const sfu = room && isGroupType(room.type) ? this.sfuMedia() : null;
+    const client = this.mediaClient;
+    if (!sfu || !client) return null;
+    return {
+      sessionOf: (participantSid) => sfu.sessionOf(participantSid),
+      videoCodec: () => this.videoCodec(roomSid),
+      recordings: (server, room, orders, acknowledged) => client.recordings(server, room, orders, acknowledged),
+    };
   }
 
   private catalog() {
@@ -415,6 +496,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
     } catch (err) {
       logError({ event: 'catalog-publish-failed', roomSid: this.roomSidForLogs(), error: err });
     }
+    await this.recordings.publish(); // never rejects: retried on its own deadline
   }
 
   /** The room a log line is about: the one in progress (null when none). Never throws. */

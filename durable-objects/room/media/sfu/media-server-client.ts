@@ -1,5 +1,6 @@
 import type { MediaSignalingFeature, TrackPriority, VideoBandwidthProfile } from '../../../../core/media-signaling';
 import { signControlRequest } from '../../../../core/control-signature';
+import type { RecordingOrder, RecordingState } from '../../../../core/recordings';
 import type { PeerConnectionEntry } from '../../signaling/protocol';
 
 /** How a call to a media server went wrong. */
@@ -61,6 +62,14 @@ export interface RoomInfo {
   sessions: SessionInfo[];
 }
 
+/** A media server's recordings of a room, as it answers an order. */
+export interface RecordingsReply {
+  /** Changes whenever the media server restarts. */
+  boot: string;
+  /** Every recording of the room it knows and was not told is acknowledged. */
+  recordings: RecordingState[];
+}
+
 /** Entries the client must be sent on its peer connection (answers, offers). */
 export interface SignalResult {
   entries: PeerConnectionEntry[];
@@ -102,6 +111,20 @@ export class MediaServerClient {
 
   closeRoom(server: string, roomSid: string): Promise<unknown> {
     return this.call(server, 'DELETE', `/v1/rooms/${encodeURIComponent(roomSid)}`);
+  }
+
+  /**
+   * Sets the recordings that should be writing in the room now (any other it writes stops) and
+   * forgets the `acknowledged` ones (final states the Room object has saved); answers the state of
+   * every other recording of the room it knows.
+   */
+  recordings(server: string, roomSid: string, orders: RecordingOrder[], acknowledged: string[]): Promise<RecordingsReply> {
+    return this.call(server, 'PUT', `/v1/rooms/${encodeURIComponent(roomSid)}/recordings`, { recordings: orders, acknowledged });
+  }
+
+  /** Deletes a recording's file from the media server's own folder (local storage); `key` as the recording's. */
+  deleteMedia(server: string, key: string): Promise<{ deleted: boolean }> {
+    return this.call(server, 'DELETE', `/v1/media/${key.split('/').map(encodeURIComponent).join('/')}`);
   }
 
   private async call<T>(server: string, method: string, path: string, body?: unknown): Promise<T> {

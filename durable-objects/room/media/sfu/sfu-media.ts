@@ -39,6 +39,8 @@ export interface SfuMediaDeps {
   videoCodec(roomSid: string): 'VP8' | 'H264';
   /** Removes a participant with an error, as the signaling does (it is told the code, others see it leave). */
   kick(participantSid: string, error: TwilioError): Promise<void>;
+  /** A participant of the room moved to a new media session: what is recorded of it must follow. */
+  sessionMoved(roomSid: string): void;
 }
 
 /**
@@ -172,6 +174,12 @@ export class SfuMedia implements MediaBackend {
     if (server) this.enqueue(`room:${roomSid}`, () => this.quietly(this.d.client.closeRoom(server, roomSid)));
   }
 
+  /** Where a participant's media is now (its session id and server), for recordings; null without a session. */
+  sessionOf(participantSid: string): { id: string; server: string } | null {
+    const session = this.sessions.get(participantSid);
+    return session ? { id: session.id, server: session.server } : null;
+  }
+
   settled(participantSid: string, timeoutMs: number): Promise<void> {
     return this.queues.idle(participantSid, timeoutMs);
   }
@@ -271,6 +279,7 @@ export class SfuMedia implements MediaBackend {
       generation: old.generation + 1,
     });
     this.inbox.delete(participantSid);
+    this.d.sessionMoved(old.roomSid);
     // The old connection is closed on the client now, so it stops using a dead server at once; and
     // it is told it receives nothing until the new one carries its tracks again. Its remote tracks
     // are bound to the old connection's receivers, which the client never re-binds: only a new
