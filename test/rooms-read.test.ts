@@ -28,7 +28,7 @@ describe('GET /v1/Rooms/{Sid}', () => {
 
   it('serves unknown sub-resources as 20404', async () => {
     const created = (await createRoom()).body;
-    const res = await api('GET', `/v1/Rooms/${created.sid}/Recordings`);
+    const res = await api('GET', `/v1/Rooms/${created.sid}/Transcriptions`);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe(20404);
   });

@@ -35,7 +35,8 @@ export async function api<T = any>(
     body = params.toString();
     headers.set('content-type', 'application/x-www-form-urlencoded');
   }
-  const res = await exports.default.fetch(new Request(ORIGIN + path, { method, headers, body }));
+  // Redirects are answers to check (…/Media), not to follow.
+  const res = await exports.default.fetch(new Request(ORIGIN + path, { method, headers, body, redirect: 'manual' }));
   const text = await res.text();
   let parsed: unknown = text;
   try {
