@@ -16,6 +16,11 @@ export function objectUrl(target: S3Target, key: string): string {
   return `${target.url.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** Where a recording stored in a bucket is (its `media_external_location`); null for a media server's folder. */
+export function externalLocation(storage: StorageTarget, key: string): string | null {
+  return storage.type === 's3' ? objectUrl(storage, key) : null;
+}
+
 function client(target: S3Target): AwsClient {
   return new AwsClient({ accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey, service: 's3', region: target.region, retries: 0 });
 }

@@ -127,6 +127,9 @@ describe('recording values', () => {
       accessKeyId: 'AKIA',
       secretAccessKey: 'secret',
     });
-    expect(storageFor({ ...bucket, awsStorageEnabled: true }, 'x')).toMatchObject({ type: 's3', region: 'auto' });
+    // Without AwsRegion: an AWS bucket's region is read from its URL (SigV4 needs it); other stores take auto.
+    expect(storageFor({ ...bucket, awsStorageEnabled: true }, 'x')).toMatchObject({ type: 's3', region: 'us-east-1' });
+    expect(storageFor({ ...bucket, awsS3Url: 'https://b.s3.eu-west-1.amazonaws.com', awsStorageEnabled: true }, 'x')).toMatchObject({ region: 'eu-west-1' });
+    expect(storageFor({ ...bucket, awsS3Url: 'https://acct.r2.cloudflarestorage.com/b', awsStorageEnabled: true }, 'x')).toMatchObject({ region: 'auto' });
   });
 });

@@ -1,7 +1,7 @@
 import type { RecordingRecord } from '../../core/recordings';
 import type { RoomRecord } from '../../core/room-record';
 import { elapsedSeconds, roomDuration } from '../../core/room-record';
-import { externalLocation } from './recordings/recording-storage';
+import { externalLocation } from '../../core/s3-object';
 
 /**
  * Builders for the parameters of every room status callback Twilio sends, with Twilio's exact

@@ -1,5 +1,5 @@
 import type { RecordingRecord } from '../../core/recordings';
-import { objectUrl } from '../../core/s3-object';
+import { externalLocation } from '../../core/s3-object';
 import { isoDate } from '../http/dates';
 
 /**
@@ -39,6 +39,6 @@ function common(r: RecordingRecord): Record<string, unknown> {
     grouping_sids: { room_sid: r.roomSid, participant_sid: r.participantSid },
     track_name: r.trackName || r.sourceSid,
     offset: r.offset,
-    media_external_location: r.storage.type === 's3' ? objectUrl(r.storage, r.key) : null,
+    media_external_location: externalLocation(r.storage, r.key),
   };
 }

@@ -1,4 +1,5 @@
 import type { RecordingSettings } from '../../../core/recording-settings';
+import { bucketOf } from '../../../core/recording-settings';
 import type { StorageTarget } from '../../../core/recordings';
 
 /**
@@ -7,19 +8,5 @@ import type { StorageTarget } from '../../../core/recordings';
  * (`server`, the control URL of the media server that writes it).
  */
 export function storageFor(settings: RecordingSettings | null, server: string): StorageTarget {
-  if (settings?.awsStorageEnabled && settings.awsS3Url && settings.accessKeyId && settings.secretAccessKey) {
-    return {
-      type: 's3',
-      url: settings.awsS3Url,
-      region: settings.region ?? 'auto',
-      accessKeyId: settings.accessKeyId,
-      secretAccessKey: settings.secretAccessKey,
-    };
-  }
-  return { type: 'local', server };
-}
-
-/** Where the file of a recording stored in a bucket is (its MediaExternalLocation); null for the local store. */
-export function externalLocation(storage: StorageTarget, key: string): string | null {
-  return storage.type === 's3' ? `${storage.url.replace(/\/+$/, '')}/${key}` : null;
+  return bucketOf(settings) ?? { type: 'local', server };
 }
