@@ -110,6 +110,8 @@ function watch(r: Room): void {
     record({ type: 'message', from: p.identity, trackSid: track.sid, data: typeof data === 'string' ? data : `[${data.byteLength} bytes]` }),
   );
   r.on('dominantSpeakerChanged', (p: RemoteParticipant | null) => record({ type: 'dominantSpeakerChanged', identity: p ? p.identity : null }));
+  r.on('recordingStarted', () => record({ type: 'recordingStarted' }));
+  r.on('recordingStopped', () => record({ type: 'recordingStopped' }));
   const quality = (p: { identity: string; networkQualityLevel: number | null }, local: boolean) => {
     record({ type: 'networkQualityLevelChanged', identity: p.identity, local, level: p.networkQualityLevel });
   };
@@ -284,6 +286,8 @@ window.atriumTest = {
   },
 
   dominantSpeaker: () => room?.dominantSpeaker?.identity ?? null,
+
+  isRecording: () => room?.isRecording ?? null,
 
   networkQuality() {
     const remote: Record<string, number | null> = {};

@@ -46,10 +46,10 @@ export const SDK_PATH = '/build/twilio-video.min.js';
 const HARNESS_PREFIX = '/__browser-test__/';
 const HARNESS_ENTRY = fileURLToPath(new URL('../page/harness.ts', import.meta.url));
 
-/** Debian's Chromium (scripts/ensure-browsers.sh); Playwright never downloads a browser here. */
+/** Debian's Chromium (scripts/ensure-test-tools.sh); Playwright never downloads a browser here. */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} is missing: run \`bash scripts/ensure-browsers.sh\` (npm run test:browser does)`);
+    throw new Error(`${CHROMIUM_PATH} is missing: run \`bash scripts/ensure-test-tools.sh\` (npm run test:browser does)`);
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
@@ -314,6 +314,10 @@ export class TestClient<P extends HarnessPage = Page> {
 
   setMicrophoneEnabled(enabled: boolean): Promise<void> {
     return this.page.evaluate((on) => (globalThis as unknown as HarnessGlobals).atriumTest.setMicrophoneEnabled(on), enabled);
+  }
+
+  isRecording(): Promise<boolean | null> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessGlobals).atriumTest.isRecording());
   }
 
   dominantSpeaker(): Promise<string | null> {

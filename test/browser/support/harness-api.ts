@@ -65,6 +65,8 @@ export type HarnessEvent = { at: number } & (
   | { type: 'reconnected' }
   | { type: 'disconnected'; code: number | null; message: string | null }
   | { type: 'dominantSpeakerChanged'; identity: string | null }
+  | { type: 'recordingStarted' }
+  | { type: 'recordingStopped' }
   | { type: 'networkQualityLevelChanged'; identity: string; local: boolean; level: number | null }
   | { type: 'trackSwitchedOff'; identity: string; trackSid: string }
   | { type: 'trackSwitchedOn'; identity: string; trackSid: string }
@@ -96,6 +98,8 @@ export interface HarnessApi {
   setMicrophoneEnabled(enabled: boolean): void;
   /** room.dominantSpeaker's identity, or null. */
   dominantSpeaker(): string | null;
+  /** room.isRecording, or null before a room. */
+  isRecording(): boolean | null;
   /** networkQualityLevel of the local participant and of each remote one, by identity. */
   networkQuality(): { local: number | null; remote: Record<string, number | null> };
   /** RemoteVideoTrack.switchOff() (on = false) or switchOn(); false if no such subscribed track. */
