@@ -56,12 +56,16 @@ async function recordedRoom(form: Record<string, string> = {}) {
   return { room, name: room.unique_name as string, media };
 }
 
+/** Pushes the room's recording changes to the catalog now (as every job ends by doing). */
+const publishRecordings = (name: string) => insideRoomObject(roomObject(name), (instance) => instance.recordings.publish());
+
 /** Runs the poll deadline's handler now (the alarm also runs it every second while anything is unsettled). */
 const poll = (name: string) => insideRoomObject(roomObject(name), (instance) => instance.recordings.onDeadline(RECORDINGS_POLL));
 
 describe('what is recorded', () => {
   it('records every audio and video track with RecordParticipantsOnConnect, tells clients, and completes when they leave', async () => {
     const { room, name, media } = await recordedRoom({ RecordParticipantsOnConnect: 'true', StatusCallback: REFUSING_URL });
+    media.autoStart = false;
     const alice = await SignalingClient.join(name, 'alice', { tracks: [audioTrack('a-mic', 'mic'), videoTrack('a-cam', 'cam'), dataTrack('a-chat', 'chat')] });
     expect(alice.connected.recording).toEqual({ revision: 1, is_recording: false });
 
@@ -119,9 +123,10 @@ describe('what is recorded', () => {
       'track-added:mic',
       'track-added:cam',
       'track-added:chat',
+      // A recording is a resource, and started, once its media flows (after bob joined, here).
+      'participant-connected',
       'recording-started:mic',
       'recording-started:cam',
-      'participant-connected',
       'track-removed:mic',
       'track-removed:cam',
       'track-removed:chat',
@@ -148,6 +153,21 @@ describe('what is recorded', () => {
     });
     expect(completed.MediaExternalLocation).toBeUndefined();
     bob.close();
+  });
+
+  it('leaves no resource and no event for a recording whose publisher left before sending media', async () => {
+    const { room, name, media } = await recordedRoom({ RecordParticipantsOnConnect: 'true', StatusCallback: REFUSING_URL });
+    media.autoStart = false;
+    const alice = await SignalingClient.join(name, 'alice', { tracks: [audioTrack('a-mic', 'mic')] });
+    await eventually(() => expect(media.lastOrders()).toHaveLength(1));
+    const [mic] = await recordingsOf(name, room.sid);
+    alice.msg({ type: 'disconnect', version: 2 });
+    await alice.waitClosed();
+    // The server reports it failed with no media; it is acknowledged, never published or announced.
+    await eventually(() => expect(media.calls.at(-1)?.acknowledged).toEqual([mic!.sid]));
+    await publishRecordings(name);
+    expect(await catalog().getRecording(mic!.sid)).toBeNull();
+    expect((await callbacksOf(name, room.sid)).map((e) => e.StatusCallbackEvent).filter((e) => e.startsWith('recording-'))).toEqual([]);
   });
 
   it("stores in the account's bucket when its recording settings enable one, chosen when each recording starts", async () => {

@@ -13,12 +13,16 @@ export interface RecordingCall {
 
 /**
  * A media server's recordings, in memory, as the control API answers them (the workerd pool runs
- * no media server): an order it does not know starts writing, one no longer listed finishes
- * (completed, or failed when told to), acknowledged ones are forgotten. `down` makes every call fail.
+ * no media server): an order it does not know starts writing (its media flowing at once unless
+ * `autoStart` is off; then `started` says when), one no longer listed finishes (completed, failed
+ * when told to, and failed "no media" when none came), acknowledged ones are forgotten. `down`
+ * makes every call fail.
  */
 export class FakeRecordingMedia implements RecordingMedia {
   boot = 'boot-1';
   down = false;
+  /** Media flows as soon as a recording is ordered (its startedAt is the order's time). */
+  autoStart = true;
   readonly calls: RecordingCall[] = [];
   readonly states = new Map<string, RecordingState>();
   /** Session generation per participant sid: bump one to simulate a moved session. */
@@ -41,11 +45,13 @@ export class FakeRecordingMedia implements RecordingMedia {
     const ordered = new Set(orders.map((o) => o.sid));
     for (const o of orders) {
       if (!this.states.has(o.sid)) {
-        this.states.set(o.sid, { sid: o.sid, status: 'recording', startedAt: null, durationMs: 0, size: 0, codec: null, container: o.kind === 'audio' ? 'mka' : 'mkv' });
+        this.states.set(o.sid, { sid: o.sid, status: 'recording', startedAt: this.autoStart ? Date.now() : null, durationMs: 0, size: 0, codec: null, container: o.kind === 'audio' ? 'mka' : 'mkv' });
       }
     }
     for (const [sid, s] of this.states) {
-      if (s.status === 'recording' && !ordered.has(sid)) this.states.set(sid, { ...s, ...this.finish, codec: s.container === 'mka' ? 'OPUS' : 'VP8' });
+      if (s.status !== 'recording' || ordered.has(sid)) continue;
+      const codec = s.container === 'mka' ? 'OPUS' : 'VP8';
+      this.states.set(sid, s.startedAt === null ? { ...s, status: 'failed', error: 'no media' } : { ...s, ...this.finish, codec });
     }
     return { boot: this.boot, recordings: [...this.states.values()].map((s) => ({ ...s })) };
   }

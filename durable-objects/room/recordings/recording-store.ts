@@ -153,9 +153,12 @@ export class RecordingStore {
     );
   }
 
-  /** Recordings whose newest revision the catalog has not acknowledged. */
+  /**
+   * Recordings whose newest revision the catalog has not acknowledged. Only those that got media:
+   * one stopped before its first frame (a publisher gone before it sent any) is never a resource.
+   */
   unpublished(): { record: RecordingRecord; revision: number }[] {
-    return this.exec<{ json: string; revision: number }>('SELECT json, revision FROM recordings WHERE catalog_revision < revision')
+    return this.exec<{ json: string; revision: number }>('SELECT json, revision FROM recordings WHERE catalog_revision < revision AND started_at IS NOT NULL')
       .toArray()
       .map((r) => ({ record: JSON.parse(r.json) as RecordingRecord, revision: r.revision }));
   }

@@ -276,9 +276,9 @@ export class Recordings implements RoomRows {
         statusCallback: room.statusCallback,
         statusCallbackMethod: room.statusCallbackMethod,
       };
+      // The resource (catalog, recording-started) appears with the first media (applyState).
       this.store.save({ record, session: session.id, trackId: track.id, server: session.server, wanted: true, told: false, acknowledged: false, startedAt: null }, true);
-      this.d.callback(room.sid, recordingEvent(room, 'recording-started', record, participant.identity));
-      logInfo({ event: 'recording-started', roomSid: room.sid, participantSid: participant.sid, message: `recording ${sid} of track ${track.sid} started`, recordingSid: sid });
+      logInfo({ event: 'recording-ordered', roomSid: room.sid, participantSid: participant.sid, message: `recording ${sid} of track ${track.sid} ordered`, recordingSid: sid });
     }
     if (plan.start.length || plan.stop.length) this.updateIsRecording(room.sid);
   }
@@ -358,10 +358,18 @@ export class Recordings implements RoomRows {
       const first = state.firstStartedAt ?? s.startedAt;
       next = { ...next, startedAt: s.startedAt, record: { ...next.record, offset: Math.max(0, s.startedAt - first), dateUpdated: now } };
       changed = true;
+      this.event(room, 'recording-started', next.record);
+      logInfo({ event: 'recording-started', roomSid: r.record.roomSid, participantSid: r.record.participantSid, message: `recording ${r.record.sid} started`, recordingSid: r.record.sid });
     }
     if (!isFinalState(s)) {
       this.store.save(next, changed);
       return false;
+    }
+    if (next.startedAt === null) {
+      // No media ever came (its publisher left, or moved, before sending any): no resource, no events.
+      this.store.save({ ...next, wanted: false, record: { ...next.record, status: 'failed', dateUpdated: now } }, false);
+      logInfo({ event: 'recording-discarded', roomSid: r.record.roomSid, participantSid: r.record.participantSid, message: `recording ${r.record.sid} got no media: discarded`, recordingSid: r.record.sid });
+      return true;
     }
     next = { ...next, record: finishedRecord(next.record, s, now) };
     this.store.save(next, true);
@@ -380,13 +388,18 @@ export class Recordings implements RoomRows {
     const record = failedRecord(r.record, now);
     this.store.save({ ...r, wanted: false, acknowledged: !known, record }, true);
     logWarn({ event: 'recording-failed', roomSid: record.roomSid, participantSid: record.participantSid, message: `recording ${record.sid} failed: ${why}`, recordingSid: record.sid });
-    this.finalEvent(room, record);
+    // One that never got media was never a resource: nothing to report.
+    if (r.startedAt !== null) this.finalEvent(room, record);
   }
 
   private finalEvent(room: RoomRecord | null, record: RecordingRecord): void {
+    this.event(room, record.status === 'completed' ? 'recording-completed' : 'recording-failed', record);
+  }
+
+  private event(room: RoomRecord | null, event: Parameters<typeof recordingEvent>[1], record: RecordingRecord): void {
     if (!room) return;
     const identity = this.d.participants.get(record.participantSid)?.identity ?? '';
-    this.d.callback(room.sid, recordingEvent(room, record.status === 'completed' ? 'recording-completed' : 'recording-failed', record, identity));
+    this.d.callback(room.sid, recordingEvent(room, event, record, identity));
   }
 
   /**
