@@ -167,7 +167,7 @@ describe('what is recorded', () => {
     await eventually(() => expect(media.calls.at(-1)?.acknowledged).toEqual([mic!.sid]));
     await publishRecordings(name);
     expect(await catalog().getRecording(mic!.sid)).toBeNull();
-    expect((await callbacksOf(name, room.sid)).map((e) => e.StatusCallbackEvent).filter((e) => e.startsWith('recording-'))).toEqual([]);
+    expect((await callbacksOf(name, room.sid)).map((e) => e.StatusCallbackEvent ?? '').filter((e) => e.startsWith('recording-'))).toEqual([]);
   });
 
   it("stores in the account's bucket when its recording settings enable one, chosen when each recording starts", async () => {

@@ -218,6 +218,26 @@ describe('recording rules changed mid-call', () => {
   });
 });
 
+describe('a room whose VideoCodecs negotiated H.264', () => {
+  it('records video as H.264 in Matroska, as sent', async () => {
+    const uniqueName = uniqueRoom('h264');
+    const room = await client.video.v1.rooms.create({ uniqueName, type: 'group', recordParticipantsOnConnect: true, videoCodecs: ['H264'] });
+    const alice = await joinRoom('alice', uniqueName);
+    const joined = Date.now();
+    await recordingsOf(room.sid, (rs) => rs.length === 2, 'two recordings to start');
+    await new Promise((r) => setTimeout(r, 4_000));
+    await alice.disconnect();
+    const truth = (Date.now() - joined) / 1000;
+    const done = await recordingsOf(room.sid, (rs) => rs.length === 2 && rs.every((r) => r.status === 'completed'), 'both to complete');
+    const video = done.find((r) => r.type === 'video')!;
+    expect(video.codec).toBe('H264');
+    expect(video.containerFormat).toBe('mkv');
+    const info = probe(await download(video), `${video.sid}.mkv`);
+    expect(info.codec).toBe('h264');
+    expect(Math.abs(info.duration - truth), `ffprobe says ${info.duration} s, recorded ${truth} s`).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('a media server restart mid-recording', () => {
   it('leaves every recording completed or failed with its file, none processing', async () => {
     const { room } = await createRoom('restart', true);
