@@ -56,21 +56,15 @@ export class CatalogSync {
 
   private async publishNow(): Promise<void> {
     if (!this.store.mayHaveUnpublished) return;
-    this.store.mayHaveUnpublished = false;
     try {
-      // Inside the try: a throw here (storage, the catalog binding) must not leave the flag off
-      // with revisions unpublished and no retry scheduled.
-      const pending = this.store.unpublished();
-      if (!pending.length) return;
-      const catalog = this.catalog();
-      if (!catalog) return;
-      for (const room of pending) {
-        await catalog.upsert(room);
-        this.store.markPublished(room.sid, room.revision);
-      }
-      this.scheduler.clear(CATALOG_RETRY);
+      const pushed = await pushUnpublished(
+        this.store,
+        () => this.catalog(),
+        (catalog, room) => catalog.upsert(room),
+        (room) => this.store.markPublished(room.sid, room.revision),
+      );
+      if (pushed) this.scheduler.clear(CATALOG_RETRY);
     } catch (err) {
-      this.store.mayHaveUnpublished = true;
       logError({
         event: 'catalog-publish-failed',
         roomSid: this.roomSid(),
@@ -87,5 +81,42 @@ export class CatalogSync {
     } catch {
       return null;
     }
+  }
+}
+
+/** A store mirrored into the catalog: a flag every change raises, and the revisions not yet taken. */
+export interface Mirrored<T> {
+  mayHaveUnpublished: boolean;
+  unpublished(): T[];
+}
+
+/**
+ * Pushes every revision the catalog has not taken, in order, marking each once it is taken. The
+ * flag is lowered first and raised again on a throw, which is rethrown for the caller to retry: a
+ * change made meanwhile is never left unpublished. Without a catalog nothing is pushed. True when
+ * something was.
+ */
+export async function pushUnpublished<T, C>(
+  store: Mirrored<T>,
+  catalog: () => C | null,
+  push: (catalog: C, item: T) => Promise<void> | void,
+  taken: (item: T) => void,
+): Promise<boolean> {
+  store.mayHaveUnpublished = false;
+  try {
+    // Inside the try: a throw here (storage, the catalog binding) must not leave the flag off
+    // with revisions unpublished and no retry scheduled.
+    const pending = store.unpublished();
+    if (!pending.length) return false;
+    const target = catalog();
+    if (!target) return false;
+    for (const item of pending) {
+      await push(target, item);
+      taken(item);
+    }
+    return true;
+  } catch (err) {
+    store.mayHaveUnpublished = true;
+    throw err;
   }
 }

@@ -39,7 +39,8 @@ import { MeshMedia } from './media/mesh/mesh-media';
 import { MediaServerClient } from './media/sfu/media-server-client';
 import { sfuConfig } from './media/sfu/sfu-config';
 import { MEDIA_CHECK, SfuMedia } from './media/sfu/sfu-media';
-import type { RecordingMedia, RecordingRulesView } from './recordings/recordings';
+import type { RecordingMedia } from './recordings/recordings';
+import type { RecordingRulesView } from './recordings/recording-rules-resource';
 import { Recordings } from './recordings/recordings';
 import { isGroupType } from '../../core/room-record';
 import type { SignalingEvents } from './signaling/signaling';
@@ -256,7 +257,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
 
   /** The room's recording rules (those it was created with until they are set over REST). */
   async recordingRules(roomSid: string): Promise<Result<RecordingRulesView>> {
-    return this.rpc('recordingRules', { roomSid }, () => this.recordings.rules(roomSid), READ_ONLY);
+    return this.rpc('recordingRules', { roomSid }, () => this.recordings.rules.get(roomSid), READ_ONLY);
   }
 
   /**
@@ -266,7 +267,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
    */
   async setRecordingRules(roomSid: string, rules: unknown): Promise<Result<RecordingRulesView>> {
     return this.rpc('setRecordingRules', { roomSid }, async () => {
-      const result = this.recordings.setRules(roomSid, rules);
+      const result = this.recordings.rules.set(roomSid, rules);
       if (result.ok) await this.recordings.settled(roomSid);
       return result;
     });

@@ -1,9 +1,6 @@
-import type { Result } from '../../../core/errors';
-import { fail, ok, TwilioError } from '../../../core/errors';
 import { logError, logInfo, logWarn } from '../../../core/log';
-import { initialRecordingRules, parseRecordingRules } from '../../../core/recording-rules';
 import type { RecordingSettings } from '../../../core/recording-settings';
-import type { RecordingOrder, RecordingRecord, RecordingRule, RecordingState } from '../../../core/recordings';
+import type { RecordingOrder, RecordingRecord, RecordingState } from '../../../core/recordings';
 import type { RoomRecord } from '../../../core/room-record';
 import { isGroupType } from '../../../core/room-record';
 import { newSid } from '../../../core/sids';
@@ -20,10 +17,12 @@ import { failedRecord, finishedRecord, isFinalState } from './recording-states';
 import { storageFor } from './recording-storage';
 import type { RecordingRoom, StoredRecording } from './recording-store';
 import { RecordingStore } from './recording-store';
+import { RecordingRulesResource, rulesInForce } from './recording-rules-resource';
+import type { RecordingsCatalog } from './recording-catalog-sync';
+import { RECORDINGS_CATALOG, RecordingCatalogSync } from './recording-catalog-sync';
 
-/** Deadline keys of recordings: the media server poll, and the catalog retry. */
+/** Deadline key of the media server poll. */
 export const RECORDINGS_POLL = 'recordings:poll';
-export const RECORDINGS_CATALOG = 'recordings:catalog';
 /** How often the media server is asked about recordings while any is unsettled. */
 const POLL_MS = 1_000;
 /** How soon after a failed exchange (or settings read) it is tried again. */
@@ -43,12 +42,6 @@ export interface RecordingMedia {
   recordings(server: string, roomSid: string, orders: RecordingOrder[], acknowledged: string[]): Promise<RecordingsReply>;
 }
 
-/** The account catalog, as recordings use it. */
-export interface RecordingsCatalog {
-  upsertRecording(r: RecordingRecord): Promise<void> | void;
-  recordingSettings(): Promise<RecordingSettings | null> | RecordingSettings | null;
-}
-
 /** What the Room object hands its recordings. */
 export interface RecordingsDeps {
   sql: SqlStorage;
@@ -63,15 +56,6 @@ export interface RecordingsDeps {
   media(roomSid: string): RecordingMedia | null;
   catalog(): RecordingsCatalog | null;
   now?: () => number;
-}
-
-/** The RecordingRules resource as an RPC answers it. */
-export interface RecordingRulesView {
-  roomSid: string;
-  rules: RecordingRule[];
-  /** Epoch ms the rules were first set over REST; null while the room keeps its initial ones. */
-  dateCreated: number | null;
-  dateUpdated: number | null;
 }
 
 /**
@@ -98,45 +82,15 @@ export class Recordings implements RoomRows {
   /** Rooms with a reconcile queued that has not started yet (changes meanwhile coalesce into it). */
   private readonly dirty = new Set<string>();
   private readonly now: () => number;
+  private readonly catalogSync: RecordingCatalogSync;
+  /** The RecordingRules resource: read, and replaced (applied at once). */
+  readonly rules: RecordingRulesResource;
 
   constructor(private readonly d: RecordingsDeps) {
     this.store = new RecordingStore(d.sql);
     this.now = d.now ?? Date.now;
-  }
-
-  // ---- Rules (the RecordingRules resource) ----
-
-  /** The room's rules: those set over REST, else everything when it records on connect, else none. */
-  rules(roomSid: string): Result<RecordingRulesView> {
-    const room = this.d.rooms.get(roomSid);
-    if (!room) return notFound(roomSid);
-    return ok(this.rulesView(room, this.store.room(roomSid)));
-  }
-
-  /**
-   * Replaces the room's rules and applies them at once. 53121 in peer-to-peer and Go rooms (Twilio
-   * records group rooms only), 53112 once the room has ended, 53120 for invalid rules.
-   */
-  setRules(roomSid: string, raw: unknown): Result<RecordingRulesView> {
-    const room = this.d.rooms.get(roomSid);
-    if (!room) return notFound(roomSid);
-    if (!isGroupType(room.type)) {
-      return fail(53121, `The recording operation requested is not supported for the Room type: ${room.type} rooms are not recorded`);
-    }
-    if (room.status !== 'in-progress') return fail(53112, 'Status is invalid: the room is not in progress');
-    let rules: RecordingRule[];
-    try {
-      rules = parseRecordingRules(raw);
-    } catch (err) {
-      if (err instanceof TwilioError) return fail(err.code, err.message);
-      throw err;
-    }
-    const state = this.store.room(roomSid);
-    const now = this.now();
-    const next = { ...state, rules, rulesCreated: state.rulesCreated ?? now, rulesUpdated: now };
-    this.store.saveRoom(roomSid, next);
-    this.changed(roomSid);
-    return ok(this.rulesView(room, next));
+    this.catalogSync = new RecordingCatalogSync(this.store, d.scheduler, d.catalog, this.now);
+    this.rules = new RecordingRulesResource({ store: this.store, rooms: d.rooms, now: this.now, changed: (roomSid) => this.changed(roomSid) });
   }
 
   /** Resolves once the room's queued recording work is done (or after a few seconds). */
@@ -175,25 +129,9 @@ export class Recordings implements RoomRows {
     await Promise.all(this.store.unsettledRooms().map((roomSid) => this.enqueue(roomSid)));
   }
 
-  /** Pushes every recording change the catalog has not taken. Never throws: a failure is retried on a deadline. */
-  async publish(): Promise<void> {
-    if (!this.store.mayHaveUnpublished) return;
-    this.store.mayHaveUnpublished = false;
-    try {
-      const pending = this.store.unpublished();
-      if (!pending.length) return;
-      const catalog = this.d.catalog();
-      if (!catalog) return;
-      for (const { record, revision } of pending) {
-        await catalog.upsertRecording(record);
-        this.store.markPublished(record.sid, revision);
-      }
-      if (this.d.scheduler.get(RECORDINGS_CATALOG) !== undefined) this.d.scheduler.clear(RECORDINGS_CATALOG);
-    } catch (err) {
-      this.store.mayHaveUnpublished = true;
-      logError({ event: 'recording-publish-failed', message: `recordings not yet in the catalog; retrying in ${POLL_MS} ms`, error: err });
-      this.d.scheduler.set(RECORDINGS_CATALOG, this.now() + POLL_MS);
-    }
+  /** Pushes every recording change the catalog has not taken (recording-catalog-sync.ts). */
+  publish(): Promise<void> {
+    return this.catalogSync.publish();
   }
 
   /** Retention: forgets the room's recordings here (the catalog keeps the resources). */
@@ -243,7 +181,7 @@ export class Recordings implements RoomRows {
   private plan(room: RoomRecord, media: RecordingMedia | null): RecordingPlan {
     const writing = this.store.ofRoom(room.sid).filter((r) => r.wanted && r.record.status === 'processing');
     if (!media || room.status !== 'in-progress') return { start: [], stop: writing };
-    const rules = this.store.room(room.sid).rules ?? initialRecordingRules(room);
+    const rules = rulesInForce(room, this.store.room(room.sid));
     return planRecordings(rules, this.d.participants.present(room.sid), (sid) => media.sessionOf(sid), writing);
   }
 
@@ -442,15 +380,6 @@ export class Recordings implements RoomRows {
     const due = this.d.scheduler.get(RECORDINGS_POLL);
     if (due === undefined || at < due) this.d.scheduler.set(RECORDINGS_POLL, at);
   }
-
-  private rulesView(room: RoomRecord, state: RecordingRoom): RecordingRulesView {
-    return {
-      roomSid: room.sid,
-      rules: state.rules ?? initialRecordingRules(room),
-      dateCreated: state.rulesCreated,
-      dateUpdated: state.rulesUpdated,
-    };
-  }
 }
 
 /** Still needing the media server: writing or finishing, or final but not yet acknowledged to it. */
@@ -460,8 +389,4 @@ function unsettled(r: StoredRecording): boolean {
 
 function orderOf(r: StoredRecording): RecordingOrder {
   return { sid: r.record.sid, session: r.session, track: r.trackId, kind: r.record.type, key: r.record.key, storage: r.record.storage };
-}
-
-function notFound(roomSid: string): Result<never> {
-  return fail(20404, `The requested resource /Rooms/${roomSid.slice(0, 40)} was not found`);
 }
