@@ -3,6 +3,7 @@
  * Twilio records group rooms one file per published track (audio as Matroska audio with Opus,
  * video as Matroska video with VP8 or H.264); docs/recordings.md describes what Atrium does.
  */
+import type { TrackRule } from './track-rules';
 
 export type RecordingStatus = 'processing' | 'completed' | 'deleted' | 'failed';
 export type RecordingType = 'audio' | 'video';
@@ -10,7 +11,7 @@ export type RecordingCodec = 'OPUS' | 'VP8' | 'H264';
 export type RecordingContainer = 'mka' | 'mkv';
 
 /** A recording rule (Twilio's RecordingRules): same filters as subscribe rules. */
-export interface RecordingRule { type: 'include' | 'exclude'; all?: true; publisher?: string; track?: string; kind?: 'audio' | 'video' | 'data' }
+export type RecordingRule = TrackRule;
 
 /** Where a recording's file is stored (never rendered over REST). */
 export type StorageTarget =
