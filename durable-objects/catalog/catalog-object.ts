@@ -20,8 +20,8 @@ export interface RoomQuery {
   after?: { dateCreated: number; sid: string };
 }
 
-/** Filters and paging of a recording list, already validated by the Worker. */
-export interface RecordingQuery {
+/** The filters of a recording list, already validated by the Worker. */
+export interface RecordingFilters {
   status?: RecordingStatus;
   /** The recorded track's sid (MT…). */
   sourceSid?: string;
@@ -34,6 +34,10 @@ export interface RecordingQuery {
   createdAfter?: number;
   /** Epoch ms, exclusive. */
   createdBefore?: number;
+}
+
+/** Filters and paging of a recording list. */
+export interface RecordingQuery extends RecordingFilters {
   pageSize: number;
   /** Rows to skip when no cursor is given (`Page` × `PageSize`). */
   offset: number;
@@ -87,16 +91,12 @@ export class CatalogObject extends DurableObject<Env> {
 
   /** The account's recording settings (`/v1/RecordingSettings/Default`), or null when never set. */
   recordingSettings(): RecordingSettings | null {
-    const row = this.sql.exec<{ json: string }>("SELECT json FROM settings WHERE name = 'recordings'").toArray()[0];
-    return row ? (JSON.parse(row.json) as RecordingSettings) : null;
+    return this.setting<RecordingSettings>('recordings');
   }
 
   /** Replaces the recording settings (validated by the Worker); rooms read them when a recording starts. */
   updateRecordingSettings(settings: RecordingSettings): void {
-    this.sql.exec(
-      "INSERT INTO settings (name, json) VALUES ('recordings', ?) ON CONFLICT(name) DO UPDATE SET json = excluded.json",
-      JSON.stringify(settings),
-    );
+    this.saveSetting('recordings', settings);
   }
 
   /**
@@ -167,8 +167,7 @@ export class CatalogObject extends DurableObject<Env> {
 
   /** The room settings the account saved (only the fields it set), or none. */
   roomSettings(): Partial<RoomDefaults> {
-    const row = this.sql.exec<{ json: string }>("SELECT json FROM settings WHERE name = 'rooms'").toArray()[0];
-    return row ? (JSON.parse(row.json) as Partial<RoomDefaults>) : {};
+    return this.setting<Partial<RoomDefaults>>('rooms') ?? {};
   }
 
   /**
@@ -177,11 +176,18 @@ export class CatalogObject extends DurableObject<Env> {
    */
   updateRoomSettings(patch: Partial<RoomDefaults>): Partial<RoomDefaults> {
     const merged = { ...this.roomSettings(), ...patch };
-    this.sql.exec(
-      "INSERT INTO settings (name, json) VALUES ('rooms', ?) ON CONFLICT(name) DO UPDATE SET json = excluded.json",
-      JSON.stringify(merged),
-    );
+    this.saveSetting('rooms', merged);
     return merged;
+  }
+
+  /** One of the account's settings objects by name ('rooms', 'recordings'), or null when never saved. */
+  private setting<T>(name: string): T | null {
+    const row = this.sql.exec<{ json: string }>('SELECT json FROM settings WHERE name = ?', name).toArray()[0];
+    return row ? (JSON.parse(row.json) as T) : null;
+  }
+
+  private saveSetting(name: string, value: unknown): void {
+    this.sql.exec('INSERT INTO settings (name, json) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET json = excluded.json', name, JSON.stringify(value));
   }
 
   upsert(room: RoomRecord): void {

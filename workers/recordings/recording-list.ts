@@ -2,6 +2,7 @@ import { TwilioError } from '../../core/errors';
 import type { Params } from '../../core/form';
 import type { RecordingStatus, RecordingType } from '../../core/recordings';
 import { isSid } from '../../core/sids';
+import type { RecordingFilters } from '../../durable-objects/catalog/catalog-object';
 import { readCreatedRange } from '../http/dates';
 import type { Paging } from '../http/paging';
 import { readPaging } from '../http/paging';
@@ -9,15 +10,8 @@ import { readPaging } from '../http/paging';
 const STATUSES: readonly RecordingStatus[] = ['processing', 'completed', 'deleted', 'failed'];
 const MEDIA_TYPES: readonly (RecordingType | 'data')[] = ['audio', 'video', 'data'];
 
-/** A recordings list query as the catalog takes it, with the filters to repeat in page URLs. */
-export interface RecordingListQuery {
-  status?: RecordingStatus;
-  sourceSid?: string;
-  groupingSids?: string[];
-  mediaType?: RecordingType | 'data';
-  roomSid?: string;
-  createdAfter?: number;
-  createdBefore?: number;
+/** A recordings list query: the catalog's filters, the paging, and the filters to repeat in page URLs. */
+export interface RecordingListQuery extends RecordingFilters {
   paging: Paging;
   filters: [string, string][];
 }

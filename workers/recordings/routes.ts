@@ -7,6 +7,7 @@ import type { Env } from '../../durable-objects/env';
 import type { AuthVariables } from '../http/auth';
 import { baseUrl } from '../http/base-url';
 import { pageEnvelope, splitPage } from '../http/paging';
+import type { RecordingListQuery } from './recording-list';
 import { readRecordingQuery } from './recording-list';
 import { deleteMedia, mediaUrl } from './recording-media';
 import { readTtl } from './media-ttl';
@@ -49,19 +50,9 @@ recordings.get('/:sid/Media', async (c) => {
 });
 
 /** The catalog's rows for a list query (one more than the page, for the next page's token). */
-export async function listRecordings(env: Env, account: string, q: ReturnType<typeof readRecordingQuery>): Promise<RecordingRecord[]> {
-  return catalogStub(env, account).listRecordings({
-    status: q.status,
-    sourceSid: q.sourceSid,
-    groupingSids: q.groupingSids,
-    mediaType: q.mediaType,
-    roomSid: q.roomSid,
-    createdAfter: q.createdAfter,
-    createdBefore: q.createdBefore,
-    pageSize: q.paging.pageSize,
-    offset: q.paging.page * q.paging.pageSize,
-    after: q.paging.after,
-  });
+export async function listRecordings(env: Env, account: string, q: RecordingListQuery): Promise<RecordingRecord[]> {
+  const { paging, filters: _urlFilters, ...match } = q;
+  return catalogStub(env, account).listRecordings({ ...match, pageSize: paging.pageSize, offset: paging.page * paging.pageSize, after: paging.after });
 }
 
 /** A recording of the account by sid (of `roomSid`, when given); 20404 otherwise. */
