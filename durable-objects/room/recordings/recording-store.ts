@@ -76,7 +76,8 @@ const EMPTY_ROOM: RecordingRoom = {
  * The Room object's recordings, in its SQLite storage, with each room's rules and recording state.
  * Tables are created by the first recording or rule change (lazy-schema.ts): rooms that never
  * record store nothing. Every saved change of a recording bumps its revision, and the revisions
- * the catalog has not acknowledged are pushed to it (Recordings.publish).
+ * the catalog has not acknowledged are pushed to it (recording-catalog-sync.ts), once the recording
+ * got media (unpublished).
  */
 export class RecordingStore {
   /** Whether a recording may have changed since the catalog last acknowledged them all (starts true: checked once per wake). */
