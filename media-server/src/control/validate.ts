@@ -160,9 +160,8 @@ function recordingOrder(raw: unknown, where: string): RecordingOrder {
   const o = object(raw, where);
   const kind = o.kind;
   if (kind !== 'audio' && kind !== 'video') throw badRequest(`${where}.kind must be audio or video`);
-  const k = str(o.key, `${where}.key`, 512, 1);
-  if (!isMediaKey(k)) throw badRequest(`${where}.key must be /-separated segments of A-Z a-z 0-9 . _ -, none starting with a dot`);
-  return { sid: id(o.sid, `${where}.sid`), session: id(o.session, `${where}.session`), track: str(o.track, `${where}.track`, 256, 1), kind, key: k, storage: storage(o.storage, `${where}.storage`) };
+  const key = mediaKey(str(o.key, `${where}.key`, 512, 1), `${where}.key`);
+  return { sid: id(o.sid, `${where}.sid`), session: id(o.session, `${where}.session`), track: str(o.track, `${where}.track`, 256, 1), kind, key, storage: storage(o.storage, `${where}.storage`) };
 }
 
 function storage(raw: unknown, where: string): StorageTarget {
@@ -184,8 +183,8 @@ function storage(raw: unknown, where: string): StorageTarget {
   };
 }
 
-/** An object key in a media path (`/v1/media/<key>`). */
-export function mediaKey(v: string): string {
-  if (!isMediaKey(v)) throw badRequest('the media key must be /-separated segments of A-Z a-z 0-9 . _ -, none starting with a dot');
+/** An object key: in an order, or in a media path (`/v1/media/<key>`). */
+export function mediaKey(v: string, where = 'the media key'): string {
+  if (!isMediaKey(v)) throw badRequest(`${where} must be /-separated segments of A-Z a-z 0-9 . _ -, none starting with a dot`);
   return v;
 }
