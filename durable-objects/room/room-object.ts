@@ -127,6 +127,7 @@ export class RoomObject extends DurableObject<Env> implements LifecycleListener,
       media: (roomSid) => this.media(roomSid),
       startAdHocRoom: (accountSid, name) => this.startAdHocRoom(accountSid, name),
       publishRoom: () => this.publishCatalog(),
+      recording: (roomSid) => this.recordings.recordingState(roomSid),
     });
     this.recordings = new Recordings({
       sql,

@@ -370,10 +370,15 @@ export class Recordings implements RoomRows {
     const isRecording = this.store.ofRoom(roomSid).some((r) => r.wanted && r.record.status === 'processing');
     const state = this.store.room(roomSid);
     if (state.isRecording === isRecording) return;
-    const next = { ...state, isRecording, revision: state.revision + 1 };
-    this.store.saveRoom(roomSid, next);
-    const recording = { revision: next.revision, is_recording: isRecording };
+    this.store.saveRoom(roomSid, { ...state, isRecording, revision: state.revision + 1 });
+    const recording = this.recordingState(roomSid);
     for (const p of this.d.participants.present(roomSid)) this.d.sendTo(p.sid, { type: 'update', recording });
+  }
+
+  /** The room's `recording` field: whether any of its recordings is being written, under its revision. */
+  recordingState(roomSid: string): { revision: number; is_recording: boolean } {
+    const state = this.store.room(roomSid);
+    return { revision: state.revision, is_recording: state.isRecording };
   }
 
   private schedulePoll(at: number): void {

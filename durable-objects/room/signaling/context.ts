@@ -32,6 +32,8 @@ export interface SignalingDeps {
   startAdHocRoom(accountSid: string, name: string): Promise<RoomRecord>;
   /** Mirrors room changes to the catalog (awaited by callers that changed the room). */
   publishRoom(): Promise<void>;
+  /** The room's `recording` state for `connected` and `synced` (recordings send its changes themselves). */
+  recording(roomSid: string): { revision: number; is_recording: boolean };
 }
 
 /** What the parts of the signaling share. */

@@ -11,7 +11,6 @@ import { participantState, publishedState } from '../participants/participant-re
 import type { SubscribeRule } from '../participants/subscribe-rules';
 import { DEFAULT_SUBSCRIBE_RULES } from '../participants/subscribe-rules';
 import type { TrackChange } from '../participants/tracks';
-import { RecordingStore } from '../recordings/recording-store';
 import { applyClientState, applyTracks, changesSubscriptions } from '../participants/tracks';
 import type { RoomRecord } from '../../../core/room-record';
 import { isGroupType } from '../../../core/room-record';
@@ -37,16 +36,11 @@ type Sync = Extract<RoomMessage, { type: 'sync' }>;
  * 100 clients joining a room with 50 places resolve exactly.
  */
 export class RoomMessages {
-  /** The room's recording state, read for `connected` and `synced` (recordings.ts sends its changes). */
-  private readonly recordings: RecordingStore;
-
   constructor(
     private readonly c: SignalingContext,
     private readonly presence: Presence,
     private readonly departures: Departures,
-  ) {
-    this.recordings = new RecordingStore(c.ctx.storage.sql);
-  }
+  ) {}
 
   async handle(ws: WebSocket, a: SocketAttachment, m: RoomMessage): Promise<void> {
     const { c } = this;
@@ -301,15 +295,9 @@ export class RoomMessages {
       subscribed: subscribedState(p, subscriptions),
       options: { session_timeout: this.presence.sessionTimeoutSeconds() },
       // Always an explicit boolean: twilio-video reads a missing `is_recording` as true (signaling/v2/recording.js).
-      recording: this.recordingState(room.sid),
+      recording: this.c.recording(room.sid),
       ...(mediaSignaling ? { media_signaling: mediaSignaling } : {}),
     };
-  }
-
-  /** The room's `recording` field: whether any of its recordings is being written, under its revision. */
-  private recordingState(roomSid: string): { revision: number; is_recording: boolean } {
-    const state = this.recordings.room(roomSid);
-    return { revision: state.revision, is_recording: state.isRecording };
   }
 
   /**
