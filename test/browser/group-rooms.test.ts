@@ -387,8 +387,7 @@ describe('Atrium itself restarting mid-call', () => {
   it('leaves group media untouched: clients resume signaling with sync while the media server keeps forwarding', async () => {
     const room = uniqueRoom('worker-restart');
     const [alice, bob] = await Promise.all([pool().open(), pool().open()]);
-    await alice.join('alice', room);
-    await bob.join('bob', room);
+    const joined = [await alice.join('alice', room), await bob.join('bob', room)];
     const atAlice = await alice.waitForSubscriptions(allTracksOf('bob'));
     const bobVideo = sidsOf(atAlice, 'bob', 'video');
     await alice.expectVideoFlowing(bobVideo);
@@ -398,11 +397,37 @@ describe('Atrium itself restarting mid-call', () => {
     await alice.expectVideoFlowing(bobVideo);
     expect(await bob.send('after the Worker restarted')).toBe(1);
     await alice.waitForEvent(message('bob', 'after the Worker restarted'), "bob's message");
-    // Nobody was moved: the same one connection each.
-    for (const client of [alice, bob]) expect((await client.connectionStats()).created).toBe(1);
-    expect((await alice.events()).filter((e) => e.type === 'trackUnsubscribed')).toEqual([]);
+
+    // Atrium moved nobody: the restart left every media session where it was. A browser that
+    // restarts ICE on its own (its connection looked idle on a starved machine) is moved to a new
+    // connection by design; that is the client's doing, and is told apart by the reason logged.
+    const moves = movesLogged(own.output(), joined[0]!.roomSid);
+    expect(moves.filter((m) => !/: 409 ICE restart/.test(m.why)), JSON.stringify(moves)).toEqual([]);
+    for (const [i, client] of [alice, bob].entries()) {
+      const ownMoves = moves.filter((m) => m.participantSid === joined[i]!.participantSid).length;
+      if (ownMoves) console.log(`${client.identity} restarted ICE on its own ${ownMoves} time(s):${client.diagnostics()}`);
+      expect((await client.connectionStats()).created, client.diagnostics()).toBe(1 + ownMoves);
+    }
+    // A moved subscriber is unsubscribed and subscribed again; one that stayed saw nothing of it.
+    if (!moves.length) expect((await alice.events()).filter((e) => e.type === 'trackUnsubscribed')).toEqual([]);
   });
 });
+
+/** The media-session-moved lines the Worker logged for a room: who was moved, and why. */
+function movesLogged(output: string, roomSid: string): { participantSid: string; why: string }[] {
+  const moves: { participantSid: string; why: string }[] = [];
+  for (const line of output.split('\n')) {
+    const json = line.slice(line.indexOf('{'));
+    if (!line.includes('"media-session-moved"') || !json.startsWith('{')) continue;
+    try {
+      const fields = JSON.parse(json) as { roomSid?: string; participantSid?: string; why?: string };
+      if (fields.roomSid === roomSid) moves.push({ participantSid: fields.participantSid ?? '', why: fields.why ?? '' });
+    } catch {
+      moves.push({ participantSid: '', why: `unparsed log line: ${line}` });
+    }
+  }
+  return moves;
+}
 
 describe('a publisher sending VP8 simulcast', () => {
   const pool = clientsFor();

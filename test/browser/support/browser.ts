@@ -107,6 +107,8 @@ export class ClientPool {
     page.on('pageerror', (error) => client.note(`pageerror: ${error.message}`));
     page.on('console', (message) => {
       if (message.type() === 'error') client.note(`console.error: ${message.text()} (${message.location().url})`);
+      // The SDK's own warnings (ICE restarts, reconnections) explain most media failures.
+      else if (message.type() === 'warning') client.note(`console.warn: ${message.text()}`);
     });
     this.clients.push(client);
     await loadHarness(page, this.atriumUrl);
