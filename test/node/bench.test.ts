@@ -135,10 +135,10 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toContain('first frame, group room');
 
     const cap = r.capacity;
-    // A join that failed says why here: the bench's output directory is gone after the test.
+    // A join that failed says why in the failure: the bench's output directory is gone after the test.
     expect(cap.mixed, `joins failed: ${JSON.stringify(cap.mixed.joinFailures)}`).toMatchObject({ participants: 6, videoPublishers: 2 });
     expect(cap.videoSteps.length).toBeGreaterThanOrEqual(1);
-    expect(cap.videoSteps[0]).toMatchObject({ participants: 4, videoPublishers: 4 });
+    expect(cap.videoSteps[0], `joins failed: ${JSON.stringify(cap.videoSteps[0]?.joinFailures)}`).toMatchObject({ participants: 4, videoPublishers: 4 });
     for (const w of [cap.mixed, ...cap.videoSteps]) {
       // Every subscriber received media from every publisher, and none of those lines fell silent in the window.
       expect(w.missing).toEqual([]);
